@@ -1,0 +1,1 @@
+//! gorun-channel: Go channels (hchan) for async Rust (see issue 3).

@@ -1,0 +1,1 @@
+//! gorun-macros: `select!`, `#[gorun::main]`, `#[gorun::test]` (see issue 5).

@@ -1,0 +1,1 @@
+//! gorun: Go's concurrency model as a Rust async runtime.

@@ -1,0 +1,1 @@
+//! gorun-timer: a hierarchical timing wheel (see issue 4).
