@@ -1,0 +1,415 @@
+//! The select cases: [`RecvCase`], [`SendCase`] and [`FutureCase`] (any future,
+//! non-atomic). A case built from `None` is disabled (Go's nil channel, or a
+//! `select!` guard that is false): it never fires.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use crate::chan::{Chan, Readiness, TryRecv, TrySend};
+use crate::error::SendError;
+use crate::handle::{Receiver, Sender};
+use crate::loom::{AtomicUsize, Ordering};
+use crate::select::{Register, SelectCase, TakeOutput};
+use crate::waiter::{Waiter, CLOSED, DONE, SEL_WAITING, WAITING};
+
+#[inline]
+fn wake(w: Option<Waker>) {
+    if let Some(w) = w {
+        w.wake();
+    }
+}
+
+/// Wins the select's own flag for `token`.
+///
+/// # Safety
+/// `flag` is valid (the `SelectCase::register` contract).
+unsafe fn claim_own(flag: *const AtomicUsize, token: usize) -> bool {
+    // SAFETY: caller's contract.
+    unsafe { &*flag }
+        .compare_exchange(SEL_WAITING, token, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+}
+
+/// A receive case. Output: `Option<T>` (`None`: closed and drained).
+pub struct RecvCase<'a, T> {
+    chan: Option<&'a Chan<T>>,
+    waiter: Waiter<T>,
+    registered: bool,
+    out: Option<Option<T>>,
+}
+
+impl<'a, T> RecvCase<'a, T> {
+    /// A receive from `rx`; `None` disables the case.
+    pub fn new(rx: Option<&'a Receiver<T>>) -> Self {
+        RecvCase {
+            chan: rx.map(Receiver::chan),
+            waiter: Waiter::new(),
+            registered: false,
+            out: None,
+        }
+    }
+
+    fn project(self: Pin<&mut Self>) -> &mut Self {
+        // SAFETY: `waiter` is never moved out; the other fields are not pinned.
+        unsafe { self.get_unchecked_mut() }
+    }
+
+    fn fire(&mut self, st: &mut crate::chan::State<T>, cap: usize) -> (bool, Option<Waker>) {
+        match st.try_recv(cap) {
+            TryRecv::Got(v, w) => {
+                self.out = Some(Some(v));
+                (true, w)
+            }
+            TryRecv::Closed => {
+                self.out = Some(None);
+                (true, None)
+            }
+            TryRecv::Empty => (false, None),
+        }
+    }
+}
+
+impl<T> SelectCase for RecvCase<'_, T> {
+    fn try_fire(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> bool {
+        let this = self.project();
+        let Some(chan) = this.chan else { return false };
+        let mut st = chan.lock();
+        let (fired, w) = this.fire(&mut st, chan.cap());
+        drop(st);
+        wake(w);
+        fired
+    }
+
+    unsafe fn register(
+        self: Pin<&mut Self>,
+        flag: *const AtomicUsize,
+        token: usize,
+        cx: &mut Context<'_>,
+    ) -> Register {
+        let this = self.project();
+        let Some(chan) = this.chan else {
+            return Register::Parked;
+        };
+        let mut st = chan.lock();
+        match st.recv_readiness(flag) {
+            Readiness::Peer => Register::Retry,
+            Readiness::Local => {
+                // SAFETY: the register contract.
+                if !unsafe { claim_own(flag, token) } {
+                    return Register::Lost;
+                }
+                let (fired, w) = this.fire(&mut st, chan.cap());
+                debug_assert!(fired);
+                drop(st);
+                wake(w);
+                Register::Fired
+            }
+            Readiness::NotReady => {
+                // SAFETY: lock held; the waiter is pinned and is withdrawn by
+                // `unregister` (or our Drop) while `flag` is still valid.
+                unsafe {
+                    this.waiter.set_select(flag, token);
+                    this.waiter.set_waker(cx.waker());
+                    st.park(&this.waiter, false);
+                }
+                this.registered = true;
+                Register::Parked
+            }
+        }
+    }
+
+    fn refresh(self: Pin<&mut Self>, waker: &Waker) -> bool {
+        let this = self.project();
+        if let (true, Some(chan)) = (this.registered, this.chan) {
+            let _st = chan.lock();
+            // SAFETY: lock held.
+            if unsafe { this.waiter.is_queued() } {
+                // SAFETY: lock held.
+                unsafe { this.waiter.set_waker(waker) };
+            }
+        }
+        false
+    }
+
+    fn unregister(self: Pin<&mut Self>) {
+        let this = self.project();
+        let (true, Some(chan)) = (this.registered, this.chan) else {
+            return;
+        };
+        let mut st = chan.lock();
+        // SAFETY: lock held.
+        if unsafe { this.waiter.is_queued() } {
+            // SAFETY: queued on this channel's recvq.
+            unsafe { st.recvq.remove(&this.waiter) };
+        }
+        drop(st);
+        // Under the lock we saw the final status if a peer completed us; a
+        // waiter unlinked as stale is still WAITING and holds nothing.
+        match this.waiter.status() {
+            // SAFETY: final: ours.
+            DONE => this.out = Some(unsafe { this.waiter.take_slot() }),
+            CLOSED => this.out = Some(None),
+            _ => {}
+        }
+        this.registered = false;
+        // SAFETY: unqueued and final or stale: ours.
+        unsafe { this.waiter.reset() };
+    }
+}
+
+impl<T> TakeOutput for RecvCase<'_, T> {
+    type Output = Option<T>;
+
+    fn take_output(self: Pin<&mut Self>) -> Option<T> {
+        self.project()
+            .out
+            .take()
+            .expect("take_output on a recv case that did not fire")
+    }
+}
+
+impl<T> Drop for RecvCase<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: we are being dropped, so `self` stays put until the end.
+        unsafe { Pin::new_unchecked(&mut *self) }.unregister();
+        // A value received by this case but never returned goes back.
+        if let (Some(Some(v)), Some(chan)) = (self.out.take(), self.chan) {
+            let w = chan.lock().redeliver(v);
+            wake(w);
+        }
+    }
+}
+
+/// A send case. Output: `Result<(), SendError<T>>`; a case that did not fire
+/// keeps its value ([`take_unsent`](SendCase::take_unsent)).
+pub struct SendCase<'a, T> {
+    chan: Option<&'a Chan<T>>,
+    value: Option<T>,
+    waiter: Waiter<T>,
+    registered: bool,
+    out: Option<Result<(), SendError<T>>>,
+}
+
+impl<'a, T> SendCase<'a, T> {
+    /// A send of `value` on `tx`; `None` disables the case (the value is kept).
+    pub fn new(tx: Option<&'a Sender<T>>, value: T) -> Self {
+        SendCase {
+            chan: tx.map(Sender::chan),
+            value: Some(value),
+            waiter: Waiter::new(),
+            registered: false,
+            out: None,
+        }
+    }
+
+    fn project(self: Pin<&mut Self>) -> &mut Self {
+        // SAFETY: `waiter` is never moved out; the other fields are not pinned.
+        unsafe { self.get_unchecked_mut() }
+    }
+
+    /// The value, if this case did not send it.
+    pub fn take_unsent(self: Pin<&mut Self>) -> Option<T> {
+        self.project().value.take()
+    }
+
+    fn fire(&mut self, st: &mut crate::chan::State<T>, cap: usize) -> (bool, Option<Waker>) {
+        let v = self.value.take().expect("send case value present");
+        match st.try_send(cap, v) {
+            TrySend::Sent(w) => {
+                self.out = Some(Ok(()));
+                (true, w)
+            }
+            TrySend::Closed(v) => {
+                self.out = Some(Err(SendError(v)));
+                (true, None)
+            }
+            TrySend::Full(v) => {
+                self.value = Some(v);
+                (false, None)
+            }
+        }
+    }
+}
+
+impl<T> SelectCase for SendCase<'_, T> {
+    fn try_fire(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> bool {
+        let this = self.project();
+        let Some(chan) = this.chan else { return false };
+        let mut st = chan.lock();
+        let (fired, w) = this.fire(&mut st, chan.cap());
+        drop(st);
+        wake(w);
+        fired
+    }
+
+    unsafe fn register(
+        self: Pin<&mut Self>,
+        flag: *const AtomicUsize,
+        token: usize,
+        cx: &mut Context<'_>,
+    ) -> Register {
+        let this = self.project();
+        let Some(chan) = this.chan else {
+            return Register::Parked;
+        };
+        let mut st = chan.lock();
+        match st.send_readiness(chan.cap(), flag) {
+            Readiness::Peer => Register::Retry,
+            Readiness::Local => {
+                // SAFETY: the register contract.
+                if !unsafe { claim_own(flag, token) } {
+                    return Register::Lost;
+                }
+                let (fired, w) = this.fire(&mut st, chan.cap());
+                debug_assert!(fired);
+                drop(st);
+                wake(w);
+                Register::Fired
+            }
+            Readiness::NotReady => {
+                let v = this.value.take().expect("send case value present");
+                // SAFETY: lock held; pinned; withdrawn while `flag` is valid.
+                unsafe {
+                    this.waiter.put_slot(v);
+                    this.waiter.set_select(flag, token);
+                    this.waiter.set_waker(cx.waker());
+                    st.park(&this.waiter, true);
+                }
+                this.registered = true;
+                Register::Parked
+            }
+        }
+    }
+
+    fn refresh(self: Pin<&mut Self>, waker: &Waker) -> bool {
+        let this = self.project();
+        if let (true, Some(chan)) = (this.registered, this.chan) {
+            let _st = chan.lock();
+            // SAFETY: lock held.
+            if unsafe { this.waiter.is_queued() } {
+                // SAFETY: lock held.
+                unsafe { this.waiter.set_waker(waker) };
+            }
+        }
+        false
+    }
+
+    fn unregister(self: Pin<&mut Self>) {
+        let this = self.project();
+        let (true, Some(chan)) = (this.registered, this.chan) else {
+            return;
+        };
+        let mut st = chan.lock();
+        // SAFETY: lock held.
+        if unsafe { this.waiter.is_queued() } {
+            // SAFETY: queued on this channel's sendq.
+            unsafe { st.sendq.remove(&this.waiter) };
+        }
+        // SAFETY: lock held (and the waiter is unqueued now).
+        let slot = unsafe { this.waiter.take_slot() };
+        drop(st);
+        match this.waiter.status() {
+            DONE => this.out = Some(Ok(())),
+            CLOSED => this.out = Some(Err(SendError(slot.expect("failed sender keeps its value")))),
+            WAITING => this.value = slot,
+            _ => unreachable!(),
+        }
+        this.registered = false;
+        // SAFETY: unqueued: ours.
+        unsafe { this.waiter.reset() };
+    }
+}
+
+impl<T> TakeOutput for SendCase<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn take_output(self: Pin<&mut Self>) -> Result<(), SendError<T>> {
+        self.project()
+            .out
+            .take()
+            .expect("take_output on a send case that did not fire")
+    }
+}
+
+impl<T> Drop for SendCase<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: we are being dropped, so `self` stays put until the end.
+        unsafe { Pin::new_unchecked(&mut *self) }.unregister();
+    }
+}
+
+/// Any future as a select case. Not atomic: if it completes in the same poll as
+/// a channel case that is chosen instead, its output is dropped.
+pub struct FutureCase<F: Future> {
+    fut: Option<F>,
+    out: Option<F::Output>,
+}
+
+impl<F: Future> FutureCase<F> {
+    /// A case resolving when `fut` does; `None` disables it.
+    pub fn new(fut: Option<F>) -> Self {
+        FutureCase { fut, out: None }
+    }
+
+    fn poll_fut(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
+        // SAFETY: `fut` is structurally pinned: never moved while `Some`, only
+        // dropped in place (`set(None)` semantics below).
+        let this = unsafe { self.get_unchecked_mut() };
+        if this.out.is_some() {
+            return true;
+        }
+        let Some(fut) = this.fut.as_mut() else {
+            return false;
+        };
+        // SAFETY: see above.
+        match unsafe { Pin::new_unchecked(fut) }.poll(cx) {
+            Poll::Ready(v) => {
+                this.out = Some(v);
+                // Drop the finished future in place.
+                this.fut = None;
+                true
+            }
+            Poll::Pending => false,
+        }
+    }
+}
+
+impl<F: Future> SelectCase for FutureCase<F> {
+    fn try_fire(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
+        self.poll_fut(cx)
+    }
+
+    unsafe fn register(
+        self: Pin<&mut Self>,
+        _flag: *const AtomicUsize,
+        _token: usize,
+        cx: &mut Context<'_>,
+    ) -> Register {
+        if self.poll_fut(cx) {
+            Register::Retry
+        } else {
+            Register::Parked
+        }
+    }
+
+    fn refresh(self: Pin<&mut Self>, waker: &Waker) -> bool {
+        // A future learns its waker by being polled (this is also how it reports
+        // readiness while the select is parked).
+        self.poll_fut(&mut Context::from_waker(waker))
+    }
+
+    fn unregister(self: Pin<&mut Self>) {}
+}
+
+impl<F: Future> TakeOutput for FutureCase<F> {
+    type Output = F::Output;
+
+    fn take_output(self: Pin<&mut Self>) -> F::Output {
+        // SAFETY: `out` is not pinned.
+        unsafe { self.get_unchecked_mut() }
+            .out
+            .take()
+            .expect("take_output on a future case that did not fire")
+    }
+}

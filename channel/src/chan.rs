@@ -1,0 +1,335 @@
+//! The channel core: Go's `hchan` (runtime/chan.go), behind one lock.
+//!
+//! Invariants (checked by `debug_check` in debug builds):
+//! * At least one of `sendq` and `recvq` is empty, except for *stale* select
+//!   waiters (whose select already fired elsewhere) that no peer has unlinked yet.
+//! * `buf.len() > 0` implies `recvq` holds no live waiter.
+//! * `buf.len() < cap` implies `sendq` holds no live waiter.
+//! * `buf.len()` may exceed `cap` (even for `cap == 0`) only through *re-delivery*:
+//!   a receive future dropped after a value was handed to it pushes the value back
+//!   to the front of `buf` when no other receiver is waiting. Senders then stay
+//!   parked until the overflow drains, so the channel never loses or reorders it.
+//! * `rx_gone` implies `sendq` is empty and `buf` is empty.
+//! * `closed` implies `sendq` is empty: closing fails every parked sender.
+//!
+//! Hand-off contract: every operation below runs under the lock (it takes
+//! `&mut State`), moves values between the buffer and waiters, and returns the
+//! wakers to call; the caller calls them after dropping the guard. No user code
+//! (`Drop` of `T`, wakers) ever runs under the lock.
+//!
+//! Rendezvous (cap 0) and cancellation: a send to a parked receiver completes when
+//! the value is in the receiver's waiter. If that receiver's future is then dropped
+//! without returning the value, [`State::redeliver`] gives the value to the next
+//! live receiver, or puts it at the front of `buf`, so the next `recv` gets it
+//! first. Nothing is lost, nothing is delivered twice, and per-sender FIFO order is
+//! kept: the re-delivered value is older than anything behind it.
+
+use std::collections::VecDeque;
+use std::task::Waker;
+
+use crate::loom::{self, AtomicUsize, Mutex, MutexGuard};
+use crate::waiter::{WaitQueue, Waiter, CLOSED};
+
+/// The shared channel object behind every `Sender` and `Receiver`.
+pub(crate) struct Chan<T> {
+    state: Mutex<State<T>>,
+    cap: usize,
+    /// Live `Sender`s; the last one to go closes the channel.
+    pub(crate) senders: AtomicUsize,
+    /// Live `Receiver`s; the last one to go fails every send.
+    pub(crate) receivers: AtomicUsize,
+}
+
+/// The locked part of the channel.
+pub(crate) struct State<T> {
+    /// The ring buffer (pre-allocated to `cap`, so steady state allocates nothing).
+    pub(crate) buf: VecDeque<T>,
+    /// `close()` was called or the last sender dropped.
+    pub(crate) closed: bool,
+    /// Every receiver is gone.
+    pub(crate) rx_gone: bool,
+    /// Parked senders, each holding its value.
+    pub(crate) sendq: WaitQueue<T>,
+    /// Parked receivers.
+    pub(crate) recvq: WaitQueue<T>,
+}
+
+/// Result of [`State::try_send`].
+pub(crate) enum TrySend<T> {
+    /// Delivered (to a receiver or the buffer); wake this after unlocking.
+    Sent(Option<Waker>),
+    /// No room and no receiver.
+    Full(T),
+    /// Closed or no receivers.
+    Closed(T),
+}
+
+/// Result of [`State::try_recv`].
+pub(crate) enum TryRecv<T> {
+    /// A value; wake this (the sender whose value refilled the buffer) after unlocking.
+    Got(T, Option<Waker>),
+    /// Nothing now.
+    Empty,
+    /// Closed and drained.
+    Closed,
+}
+
+/// What a select case would do right now (see `select.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Readiness {
+    /// Completes against the buffer or the closed state: no peer to claim.
+    Local,
+    /// Completes against a live parked peer, who must be claimed.
+    Peer,
+    /// Would block.
+    NotReady,
+}
+
+impl<T> Chan<T> {
+    pub(crate) fn new(cap: usize) -> Self {
+        Chan {
+            state: Mutex::new(State {
+                buf: VecDeque::with_capacity(cap),
+                closed: false,
+                rx_gone: false,
+                sendq: WaitQueue::new(),
+                recvq: WaitQueue::new(),
+            }),
+            cap,
+            senders: AtomicUsize::new(1),
+            receivers: AtomicUsize::new(1),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn cap(&self) -> usize {
+        self.cap
+    }
+
+    #[inline]
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
+        loom::lock(&self.state)
+    }
+
+    /// Closes the channel; returns whether this call closed it.
+    pub(crate) fn close(&self) -> bool {
+        let mut wakers = Vec::new();
+        {
+            let mut st = self.lock();
+            if st.closed {
+                return false;
+            }
+            st.closed = true;
+            // Receivers only wait on an empty buffer: they get `None`.
+            st.fail_all_recv(&mut wakers);
+            st.fail_all_send(&mut wakers);
+            st.debug_check(self.cap);
+        }
+        wakers.into_iter().for_each(Waker::wake);
+        true
+    }
+
+    /// The last receiver is gone: fail parked senders, drop buffered values.
+    pub(crate) fn receivers_gone(&self) {
+        let mut wakers = Vec::new();
+        let drained = {
+            let mut st = self.lock();
+            st.rx_gone = true;
+            st.fail_all_send(&mut wakers);
+            std::mem::take(&mut st.buf)
+        };
+        wakers.into_iter().for_each(Waker::wake);
+        drop(drained);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().buf.len()
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        let st = self.lock();
+        st.closed || st.rx_gone
+    }
+}
+
+impl<T> State<T> {
+    /// Go's `chansend` without the parking: hand to a parked receiver, else buffer.
+    pub(crate) fn try_send(&mut self, cap: usize, value: T) -> TrySend<T> {
+        if self.closed || self.rx_gone {
+            return TrySend::Closed(value);
+        }
+        while let Some(r) = self.recvq.pop_front() {
+            // SAFETY: `r` was queued here, so it is valid (waiter rule 2) and we
+            // hold the lock (`&mut self`).
+            let r = unsafe { r.as_ref() };
+            // SAFETY: as above.
+            if unsafe { r.claim() } {
+                // SAFETY: claimed and unlinked by us, lock held.
+                return TrySend::Sent(unsafe { r.complete(Some(value), crate::waiter::DONE) });
+            }
+            // A stale select waiter: dropped from the queue, keep looking.
+        }
+        if self.buf.len() < cap {
+            self.buf.push_back(value);
+            return TrySend::Sent(None);
+        }
+        TrySend::Full(value)
+    }
+
+    /// Go's `chanrecv` without the parking: take the buffer head (and refill from a
+    /// parked sender), else take from a parked sender directly.
+    pub(crate) fn try_recv(&mut self, cap: usize) -> TryRecv<T> {
+        if let Some(v) = self.buf.pop_front() {
+            let mut waker = None;
+            if self.buf.len() < cap {
+                if let Some((sv, w)) = self.claim_sender() {
+                    self.buf.push_back(sv);
+                    waker = w;
+                }
+            }
+            return TryRecv::Got(v, waker);
+        }
+        if let Some((v, w)) = self.claim_sender() {
+            return TryRecv::Got(v, w);
+        }
+        if self.closed {
+            TryRecv::Closed
+        } else {
+            TryRecv::Empty
+        }
+    }
+
+    /// Pops parked senders until one can be claimed; takes its value.
+    fn claim_sender(&mut self) -> Option<(T, Option<Waker>)> {
+        while let Some(s) = self.sendq.pop_front() {
+            // SAFETY: queued here, so valid; lock held (`&mut self`).
+            let s = unsafe { s.as_ref() };
+            // SAFETY: as above.
+            if unsafe { s.claim() } {
+                // SAFETY: claimed and unlinked by us.
+                return Some(unsafe { s.take_and_complete() });
+            }
+        }
+        None
+    }
+
+    /// Gives a value that a dropped receiver never returned to the next live
+    /// receiver, or to the front of the buffer (even past `cap`).
+    pub(crate) fn redeliver(&mut self, value: T) -> Option<Waker> {
+        while let Some(r) = self.recvq.pop_front() {
+            // SAFETY: queued here, so valid; lock held.
+            let r = unsafe { r.as_ref() };
+            // SAFETY: as above.
+            if unsafe { r.claim() } {
+                // SAFETY: claimed and unlinked by us.
+                return unsafe { r.complete(Some(value), crate::waiter::DONE) };
+            }
+        }
+        self.buf.push_front(value);
+        None
+    }
+
+    /// Whether a receive would complete now, for a select whose own waiters carry
+    /// `own` (they are skipped: a select never meets itself). Unlinks stale
+    /// senders found at the front.
+    pub(crate) fn recv_readiness(&mut self, own: *const AtomicUsize) -> Readiness {
+        if !self.buf.is_empty() {
+            return Readiness::Local;
+        }
+        if self.has_live_peer(true, own) {
+            return Readiness::Peer;
+        }
+        if self.closed {
+            Readiness::Local
+        } else {
+            Readiness::NotReady
+        }
+    }
+
+    /// Whether a send would complete now (see [`recv_readiness`](Self::recv_readiness)).
+    pub(crate) fn send_readiness(&mut self, cap: usize, own: *const AtomicUsize) -> Readiness {
+        if self.closed || self.rx_gone {
+            return Readiness::Local;
+        }
+        if self.has_live_peer(false, own) {
+            return Readiness::Peer;
+        }
+        if self.buf.len() < cap {
+            Readiness::Local
+        } else {
+            Readiness::NotReady
+        }
+    }
+
+    fn has_live_peer(&mut self, senders: bool, own: *const AtomicUsize) -> bool {
+        let q = if senders {
+            &mut self.sendq
+        } else {
+            &mut self.recvq
+        };
+        let mut cur = q.front();
+        while let Some(w) = cur {
+            // SAFETY: queued here, so valid; lock held.
+            let w = unsafe { w.as_ref() };
+            // SAFETY: `w` is queued in `q`.
+            cur = unsafe { q.next(w) };
+            // SAFETY: lock held.
+            if unsafe { w.select_flag() } == own {
+                continue;
+            }
+            // SAFETY: lock held.
+            if unsafe { w.is_live() } {
+                return true;
+            }
+            // Stale: its select fired elsewhere or is withdrawing; unlink it.
+            // SAFETY: `w` is queued in `q`.
+            unsafe { q.remove(w) };
+        }
+        false
+    }
+
+    fn fail_all_recv(&mut self, wakers: &mut Vec<Waker>) {
+        while let Some(r) = self.recvq.pop_front() {
+            // SAFETY: queued here, so valid; lock held.
+            let r = unsafe { r.as_ref() };
+            // SAFETY: as above; completed only once claimed.
+            if unsafe { r.claim() } {
+                // SAFETY: claimed and unlinked by us.
+                wakers.extend(unsafe { r.complete(None, CLOSED) });
+            }
+        }
+    }
+
+    fn fail_all_send(&mut self, wakers: &mut Vec<Waker>) {
+        while let Some(s) = self.sendq.pop_front() {
+            // SAFETY: queued here, so valid; lock held.
+            let s = unsafe { s.as_ref() };
+            // SAFETY: as above. The value stays in the slot, for the sender's error.
+            if unsafe { s.claim() } {
+                // SAFETY: claimed and unlinked by us.
+                wakers.extend(unsafe { s.complete(None, CLOSED) });
+            }
+        }
+    }
+
+    /// Parks `w` on `recvq` (or `sendq`).
+    ///
+    /// # Safety
+    /// `w` is pinned, unqueued, and will be unlinked before it is freed.
+    pub(crate) unsafe fn park(&mut self, w: &Waiter<T>, send: bool) {
+        let q = if send {
+            &mut self.sendq
+        } else {
+            &mut self.recvq
+        };
+        // SAFETY: caller's contract; lock held via `&mut self`.
+        unsafe { q.push_back(w) };
+    }
+
+    /// Checks the header invariants that can be checked cheaply (debug builds).
+    #[inline]
+    pub(crate) fn debug_check(&self, cap: usize) {
+        debug_assert!(!self.closed || self.sendq.is_empty());
+        debug_assert!(self.buf.len() >= cap || self.sendq.is_empty() || cap == 0);
+    }
+}

@@ -1,0 +1,335 @@
+//! Select machinery: cases on several channels share one selection flag (Go's
+//! `selectDone`), and whichever peer completes one of them first wins it with a
+//! single CAS.
+//!
+//! Protocol (crossbeam-channel's select, adapted to wakers; Go's `selectgo` locks
+//! every channel instead, which heterogeneous `dyn` cases cannot do safely):
+//! 1. *Try pass*, in uniformly random order (or declaration order when biased):
+//!    each case tries to complete against its channel under that channel's lock.
+//!    Nothing of this select is queued anywhere yet, so its flag is private and a
+//!    case that can complete simply does.
+//! 2. With `default`, stop there. Otherwise *register pass*: each case, under its
+//!    channel's lock, either parks a waiter tagged with (flag, token = index + 1);
+//!    or, if it can complete against the buffer or the closed state, wins its own
+//!    flag by CAS and completes (a failed CAS means a peer already won another
+//!    case); or, if it could complete only against a parked peer, the select
+//!    *aborts* (CAS of its flag to `SEL_ABORTED`, which makes every queued case
+//!    stale), withdraws every case and goes back to 1. Claiming a peer and itself
+//!    together would need two CASes that cannot be made atomic.
+//! 3. Parked. A peer that pops one of the waiters CASes the flag 0 → token; the
+//!    winner completes that waiter, every other waiter of the select is stale and
+//!    skipped/unlinked by whoever meets it. On wake-up the select withdraws every
+//!    case (taking each lock once, which also orders the winner's result) and
+//!    reports the winner.
+//!
+//! Ground rules:
+//! * The flag lives in the pinned select state; cases are withdrawn before it is
+//!   freed (completion and `Drop` both withdraw), so a waiter's flag pointer is
+//!   valid whenever the waiter is queued.
+//! * A case not chosen has no effect: an unsent value stays in its case and is
+//!   returned by [`SendCase::take_unsent`] or dropped with it; a value handed to a
+//!   recv case whose select is dropped before returning it is re-delivered.
+
+use std::cell::Cell;
+use std::marker::PhantomPinned;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use crate::loom::{AtomicUsize, Ordering};
+use crate::waiter::{SEL_ABORTED, SEL_WAITING};
+
+/// What a case did in the register pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Register {
+    /// Its waiter is queued (or the case is disabled).
+    Parked,
+    /// It won the flag and completed.
+    Fired,
+    /// Its CAS failed: a peer already won another case of this select.
+    Lost,
+    /// It could complete only together with a peer: abort and try again.
+    Retry,
+}
+
+/// One case of a select: a channel operation (or a future) that can be tried,
+/// parked under a shared flag, refreshed and withdrawn. Object safe, so a select
+/// over heterogeneous cases works on `[Pin<&mut dyn SelectCase>]`.
+pub trait SelectCase {
+    /// Try pass: completes the operation now if it can. The select's flag is
+    /// private at this point (nothing of it is queued).
+    fn try_fire(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool;
+
+    /// Register pass (see the module docs).
+    ///
+    /// # Safety
+    /// `flag` points to the select's flag, which stays valid and pinned until
+    /// [`unregister`](SelectCase::unregister) has been called on this case.
+    unsafe fn register(
+        self: Pin<&mut Self>,
+        flag: *const AtomicUsize,
+        token: usize,
+        cx: &mut Context<'_>,
+    ) -> Register;
+
+    /// Updates the waker of a parked case. Returns `true` if the case turned out
+    /// to be ready (a future case), which makes the select withdraw and retry.
+    fn refresh(self: Pin<&mut Self>, waker: &Waker) -> bool;
+
+    /// Withdraws a parked case. If a peer completed it, its result is kept for
+    /// the output.
+    fn unregister(self: Pin<&mut Self>);
+}
+
+/// Gives the result of a case that fired.
+pub trait TakeOutput {
+    /// The case's result type.
+    type Output;
+    /// Takes the result. Panics if the case did not fire.
+    fn take_output(self: Pin<&mut Self>) -> Self::Output;
+}
+
+thread_local! {
+    static RNG: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A tiny per-thread xorshift64* generator for the case order.
+fn rand_below(n: usize) -> usize {
+    RNG.with(|rng| {
+        let mut x = rng.get();
+        if x == 0 {
+            // Seed from the thread-local's address and the clock.
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            x = (rng as *const Cell<u64> as u64) ^ t ^ 0x9E37_79B9_7F4A_7C15;
+            x |= 1;
+        }
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        rng.set(x);
+        ((x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as usize * n) >> 32
+    })
+}
+
+/// A random permutation of `0..n`, generated lazily (Fisher–Yates); no
+/// allocation for up to 64 cases.
+struct Order {
+    small: [u8; 64],
+    large: Vec<usize>,
+    n: usize,
+    i: usize,
+    biased: bool,
+}
+
+impl Order {
+    fn new(n: usize, biased: bool) -> Self {
+        let mut o = Order {
+            small: [0; 64],
+            large: Vec::new(),
+            n,
+            i: 0,
+            biased,
+        };
+        if !biased {
+            if n <= 64 {
+                for (k, s) in o.small.iter_mut().enumerate().take(n) {
+                    *s = k as u8;
+                }
+            } else {
+                o.large = (0..n).collect();
+            }
+        }
+        o
+    }
+}
+
+impl Iterator for Order {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let i = self.i;
+        if i >= self.n {
+            return None;
+        }
+        self.i += 1;
+        if self.biased {
+            return Some(i);
+        }
+        let j = i + rand_below(self.n - i);
+        if self.n <= 64 {
+            self.small.swap(i, j);
+            Some(self.small[i] as usize)
+        } else {
+            self.large.swap(i, j);
+            Some(self.large[i])
+        }
+    }
+}
+
+/// After this many aborted register passes in one poll, yield to the executor.
+const MAX_RETRIES: u32 = 16;
+
+/// The state a select future keeps besides its cases: the flag and the mode.
+/// Must stay pinned while any case is registered.
+pub struct SelectState {
+    flag: AtomicUsize,
+    registered: bool,
+    done: bool,
+    biased: bool,
+    default: bool,
+    _pin: PhantomPinned,
+}
+
+impl std::fmt::Debug for SelectState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SelectState")
+            .field("biased", &self.biased)
+            .field("default", &self.default)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SelectState {
+    /// A fresh state. `biased`: try cases in declaration order; `default`: never
+    /// park, resolve to `None` if no case is ready.
+    pub fn new(biased: bool, default: bool) -> Self {
+        SelectState {
+            flag: AtomicUsize::new(SEL_WAITING),
+            registered: false,
+            done: false,
+            biased,
+            default,
+            _pin: PhantomPinned,
+        }
+    }
+
+    /// Polls the select over `cases`: `Ready(Some(i))` when case `i` fired (take
+    /// its result with [`TakeOutput::take_output`]), `Ready(None)` when `default`
+    /// fired. `cases` must be the same, in the same order, on every poll.
+    pub fn poll(
+        self: Pin<&mut Self>,
+        cases: &mut [Pin<&mut dyn SelectCase>],
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<usize>> {
+        // SAFETY: only `flag` needs a stable address; nothing is moved out.
+        let st = unsafe { self.get_unchecked_mut() };
+        assert!(!st.done, "select polled after completion");
+        let coop = std::task::ready!(gorun_coop::poll_proceed(cx));
+        let out = st.poll_inner(cases, cx);
+        if out.is_ready() {
+            st.done = true;
+            coop.made_progress();
+        }
+        out
+    }
+
+    fn poll_inner(
+        &mut self,
+        cases: &mut [Pin<&mut dyn SelectCase>],
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<usize>> {
+        if self.registered {
+            if self.flag.load(Ordering::Acquire) == SEL_WAITING {
+                let mut ready = false;
+                for c in cases.iter_mut() {
+                    ready |= c.as_mut().refresh(cx.waker());
+                }
+                if !ready {
+                    if self.flag.load(Ordering::Acquire) == SEL_WAITING {
+                        return Poll::Pending;
+                    }
+                } else if self.abort() {
+                    self.withdraw(cases);
+                    self.flag.store(SEL_WAITING, Ordering::Release);
+                }
+            }
+            if self.registered {
+                return Poll::Ready(Some(self.finish(cases)));
+            }
+        }
+        let flag: *const AtomicUsize = &self.flag;
+        for _ in 0..MAX_RETRIES {
+            for i in Order::new(cases.len(), self.biased) {
+                if cases[i].as_mut().try_fire(cx) {
+                    return Poll::Ready(Some(i));
+                }
+            }
+            if self.default {
+                return Poll::Ready(None);
+            }
+            let mut retry = false;
+            for i in Order::new(cases.len(), self.biased) {
+                self.registered = true;
+                // SAFETY: `flag` is in `self`, pinned; every exit below that
+                // leaves cases registered keeps `registered` set, so `finish` or
+                // `cancel` (from the owner's Drop) withdraws them before it goes.
+                match unsafe { cases[i].as_mut().register(flag, i + 1, cx) } {
+                    Register::Parked => {}
+                    Register::Fired => {
+                        self.withdraw(cases);
+                        return Poll::Ready(Some(i));
+                    }
+                    Register::Lost => return Poll::Ready(Some(self.finish(cases))),
+                    Register::Retry => {
+                        if !self.abort() {
+                            return Poll::Ready(Some(self.finish(cases)));
+                        }
+                        self.withdraw(cases);
+                        self.flag.store(SEL_WAITING, Ordering::Release);
+                        retry = true;
+                        break;
+                    }
+                }
+            }
+            if !retry {
+                return Poll::Pending;
+            }
+        }
+        // Peers kept appearing and vanishing: let others run, then try again.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    /// Makes every queued case stale; `false` if a peer won first.
+    fn abort(&self) -> bool {
+        self.flag
+            .compare_exchange(
+                SEL_WAITING,
+                SEL_ABORTED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+    }
+
+    /// A peer won: withdraw everything and report its case.
+    fn finish(&mut self, cases: &mut [Pin<&mut dyn SelectCase>]) -> usize {
+        let won = self.flag.load(Ordering::Acquire);
+        debug_assert!(won != SEL_WAITING && won != SEL_ABORTED);
+        self.withdraw(cases);
+        won - 1
+    }
+
+    fn withdraw(&mut self, cases: &mut [Pin<&mut dyn SelectCase>]) {
+        if self.registered {
+            for c in cases.iter_mut() {
+                c.as_mut().unregister();
+            }
+            self.registered = false;
+        }
+    }
+
+    /// Withdraws every case of a select dropped before it resolved. A case a peer
+    /// completed meanwhile keeps its result; its own `Drop` passes a received
+    /// value on.
+    pub fn cancel(self: Pin<&mut Self>, cases: &mut [Pin<&mut dyn SelectCase>]) {
+        // SAFETY: nothing is moved out.
+        let st = unsafe { self.get_unchecked_mut() };
+        if st.registered {
+            // Stop peers from winning while we withdraw (failure: one already won).
+            let _ = st.abort();
+            st.withdraw(cases);
+        }
+    }
+}
