@@ -1,1 +1,101 @@
-//! gorun-executor: the work-stealing G/M/P scheduler (see issue 2).
+//! gorun-executor: goroutines as tasks on a work-stealing G/M/P scheduler.
+//!
+//! This crate is re-exported by the `gorun` facade; see its documentation for the
+//! tour. In brief: [`Runtime`] owns worker threads (Go's Ps), each with a local run
+//! queue and a `runnext` slot, a global injector, work stealing, Go's spinning-worker
+//! parking rule, a cooperative budget, a blocking pool, and a driver for timers.
+//!
+//! ```
+//! let rt = gorun_executor::Runtime::builder().procs(2).build().unwrap();
+//! rt.block_on(async {
+//!     let handles: Vec<_> = (0..10).map(|i| gorun_executor::go(async move { i * 2 })).collect();
+//!     let mut sum = 0;
+//!     for h in handles {
+//!         sum += h.await.unwrap();
+//!     }
+//!     assert_eq!(sum, 90);
+//! });
+//! ```
+#![warn(missing_docs)]
+
+mod block_on;
+mod blocking;
+mod context;
+mod driver;
+mod loom;
+mod runtime;
+mod scheduler;
+mod task;
+mod yield_now;
+
+use std::future::Future;
+
+pub use runtime::{
+    BuildError, Builder, EnterGuard, Handle, Runtime, RuntimeMetrics, TryCurrentError,
+};
+pub use task::join::{AbortHandle, JoinError, JoinHandle};
+pub use yield_now::yield_now;
+
+/// Starts a goroutine: runs `fut` as a new task on the current runtime (or, outside
+/// any runtime, on a global one started on first use, as Go always has one).
+///
+/// Dropping the returned [`JoinHandle`] detaches the task; awaiting it gives the
+/// task's output, or a [`JoinError`] if it panicked or was aborted.
+///
+/// ```
+/// let rt = gorun::Runtime::builder().procs(2).build().unwrap();
+/// rt.block_on(async {
+///     let h = gorun::go(async { "hello from a goroutine" });
+///     assert_eq!(h.await.unwrap(), "hello from a goroutine");
+/// });
+/// ```
+#[track_caller]
+pub fn go<F>(fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    runtime::with_current_or_global(|shared| shared.spawn(fut))
+}
+
+/// The tokio-style name of [`go`].
+#[track_caller]
+pub fn spawn<F>(fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    go(fut)
+}
+
+/// Runs a blocking closure (file I/O, a C library, heavy computation) on the
+/// blocking pool, so the workers keep running tasks: Go's hand-off of the P around
+/// a blocking system call.
+///
+/// ```
+/// let rt = gorun::Runtime::builder().procs(1).build().unwrap();
+/// let n = rt.block_on(async {
+///     gorun::spawn_blocking(|| std::fs::read_dir(".").map(|d| d.count()).unwrap_or(0))
+///         .await
+///         .unwrap()
+/// });
+/// assert!(n > 0);
+/// ```
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    runtime::with_current_or_global(|shared| shared.blocking.spawn(shared, f))
+}
+
+/// The number of live tasks on the current runtime (Go's `runtime.NumGoroutine`);
+/// outside any runtime, those of the global runtime.
+pub fn num_tasks() -> usize {
+    runtime::with_current_or_global(|shared| shared.num_tasks())
+}
+
+/// The number of Ps (worker threads) of the current runtime, or of the global one.
+pub fn procs() -> usize {
+    runtime::with_current_or_global(|shared| shared.procs())
+}

@@ -1,0 +1,86 @@
+//! Thread-local runtime context: which runtime `go` spawns onto, and whether this
+//! thread is already driving one (so a nested `block_on` panics instead of
+//! deadlocking).
+
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
+
+use crate::scheduler::Shared;
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
+    static IN_RUNTIME: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with the current runtime, if any.
+pub(crate) fn with_current<R, F>(f: F) -> R
+where
+    F: FnOnce(Option<&Arc<Shared>>) -> R,
+{
+    let mut f = Some(f);
+    match CURRENT.try_with(|c| (f.take().expect("called once"))(c.borrow().as_ref())) {
+        Ok(r) => r,
+        Err(_) => (f.take().expect("called once"))(None),
+    }
+}
+
+/// Makes `handle` current on this thread until the guard drops.
+pub(crate) struct SetCurrentGuard {
+    prev: Option<Arc<Shared>>,
+}
+
+impl Drop for SetCurrentGuard {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = prev);
+    }
+}
+
+pub(crate) fn set_current(handle: &Arc<Shared>) -> SetCurrentGuard {
+    let prev = CURRENT.with(|c| c.borrow_mut().replace(handle.clone()));
+    SetCurrentGuard { prev }
+}
+
+/// Marks this thread as driving a runtime (a worker, or inside `block_on`).
+pub(crate) struct RuntimeGuard {
+    _current: SetCurrentGuard,
+    _timer: gorun_timer_guard::Guard,
+}
+
+impl Drop for RuntimeGuard {
+    fn drop(&mut self) {
+        let _ = IN_RUNTIME.try_with(|c| c.set(false));
+    }
+}
+
+/// Enters `handle` to drive it on this thread.
+///
+/// # Panics
+/// If this thread already drives a runtime: blocking it on another would deadlock
+/// the tasks queued on it.
+pub(crate) fn enter_runtime(handle: &Arc<Shared>) -> RuntimeGuard {
+    if IN_RUNTIME.with(|c| c.replace(true)) {
+        panic!(
+            "gorun: cannot block_on from within a runtime: this thread already drives one \
+             (a worker thread, or inside block_on). Await the future instead, or spawn \
+             it with gorun::go and await its JoinHandle."
+        );
+    }
+    RuntimeGuard {
+        _current: set_current(handle),
+        _timer: gorun_timer_guard::enter(handle),
+    }
+}
+
+pub(crate) fn enter_worker(handle: &Arc<Shared>) -> RuntimeGuard {
+    enter_runtime(handle)
+}
+
+/// Placeholder until the timer wheel is wired in: entering the runtime's timer.
+mod gorun_timer_guard {
+    use super::*;
+    pub(crate) struct Guard;
+    pub(crate) fn enter(_handle: &Arc<Shared>) -> Guard {
+        Guard
+    }
+}

@@ -1,0 +1,8 @@
+//! `crate::loom`: std's sync types normally, loom's under `--cfg loom`, so the
+//! lock-free parts can be model-checked without changing their code.
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};

@@ -1,0 +1,172 @@
+//! Who searches for work and who sleeps: Go's spinning-M rule (`runtime/proc.go`,
+//! "Worker thread parking/unparking"), in tokio's packing.
+//!
+//! # Invariants
+//! - `state` packs the number of searching workers (low 16 bits) and of unparked
+//!   workers (the rest). A worker in `sleepers` is not counted as unparked.
+//! - At most half the workers search at once (`transition_worker_to_searching`).
+//! - New work wakes a sleeper only when nobody is searching: a searcher will find it.
+//!   The last searcher to stop searching (by finding work, or by parking) re-checks
+//!   for pending work and wakes another worker, so no work is stranded.
+//! - All updates to `state` are `SeqCst`, and so is the fence a notifier runs after
+//!   publishing work: the notifier's "push; fence; load state" and the parker's
+//!   "update state; check queues" cannot both miss each other.
+
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Mutex;
+
+const SEARCH_MASK: usize = (1 << 16) - 1;
+const UNPARK_ONE: usize = 1 << 16;
+
+pub(crate) struct Idle {
+    state: AtomicUsize,
+    sleepers: Mutex<Vec<usize>>,
+    num_workers: usize,
+    /// Times a worker went to sleep (a metric).
+    parks: AtomicUsize,
+}
+
+fn searching(s: usize) -> usize {
+    s & SEARCH_MASK
+}
+
+fn unparked(s: usize) -> usize {
+    s >> 16
+}
+
+impl Idle {
+    pub(crate) fn new(num_workers: usize) -> Idle {
+        Idle {
+            state: AtomicUsize::new(num_workers * UNPARK_ONE),
+            sleepers: Mutex::new(Vec::with_capacity(num_workers)),
+            num_workers,
+            parks: AtomicUsize::new(0),
+        }
+    }
+
+    fn sleepers(&self) -> std::sync::MutexGuard<'_, Vec<usize>> {
+        self.sleepers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn should_notify(&self) -> bool {
+        let s = self.state.load(SeqCst);
+        searching(s) == 0 && unparked(s) < self.num_workers
+    }
+
+    /// Picks a sleeper to wake, counting it as unparked and searching; `None` if a
+    /// worker is already searching or none sleeps.
+    pub(crate) fn worker_to_notify(&self) -> Option<usize> {
+        std::sync::atomic::fence(SeqCst);
+        if !self.should_notify() {
+            return None;
+        }
+        let mut sleepers = self.sleepers();
+        if !self.should_notify() {
+            return None;
+        }
+        let worker = sleepers.pop()?;
+        self.state.fetch_add(1 | UNPARK_ONE, SeqCst);
+        Some(worker)
+    }
+
+    /// Records that `worker` goes to sleep. Returns `true` if it was the last
+    /// searcher, which must then re-check for pending work.
+    pub(crate) fn transition_worker_to_parked(&self, worker: usize, is_searching: bool) -> bool {
+        let mut sleepers = self.sleepers();
+        let prev = self
+            .state
+            .fetch_sub(UNPARK_ONE + usize::from(is_searching), SeqCst);
+        sleepers.push(worker);
+        self.parks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        is_searching && searching(prev) == 1
+    }
+
+    /// A worker out of local work asks to search others' queues.
+    pub(crate) fn transition_worker_to_searching(&self) -> bool {
+        let s = self.state.load(SeqCst);
+        if 2 * searching(s) >= self.num_workers {
+            return false;
+        }
+        self.state.fetch_add(1, SeqCst);
+        true
+    }
+
+    /// A searcher found work. Returns `true` if it was the last searcher: it must then
+    /// wake another worker so the remaining work is looked for.
+    pub(crate) fn transition_worker_from_searching(&self) -> bool {
+        searching(self.state.fetch_sub(1, SeqCst)) == 1
+    }
+
+    /// Takes `worker` off the sleepers list if it is there (it woke for its own
+    /// reasons and found work, or the runtime shuts down).
+    pub(crate) fn unpark_worker_by_id(&self, worker: usize) -> bool {
+        let mut sleepers = self.sleepers();
+        match sleepers.iter().position(|&w| w == worker) {
+            Some(i) => {
+                sleepers.swap_remove(i);
+                self.state.fetch_add(UNPARK_ONE, SeqCst);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn is_parked(&self, worker: usize) -> bool {
+        self.sleepers().contains(&worker)
+    }
+
+    /// Whether every worker sleeps (used for the paused clock's auto-advance).
+    pub(crate) fn all_parked(&self) -> bool {
+        unparked(self.state.load(SeqCst)) == 0
+    }
+
+    #[cfg(test)]
+    pub(crate) fn num_searching(&self) -> usize {
+        searching(self.state.load(SeqCst))
+    }
+
+    pub(crate) fn parks(&self) -> usize {
+        self.parks.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_most_half_search() {
+        let idle = Idle::new(4);
+        assert!(idle.transition_worker_to_searching());
+        assert!(idle.transition_worker_to_searching());
+        assert!(!idle.transition_worker_to_searching());
+        assert!(!idle.transition_worker_from_searching());
+        assert!(idle.transition_worker_from_searching());
+    }
+
+    #[test]
+    fn notify_only_when_nobody_searches() {
+        let idle = Idle::new(2);
+        assert_eq!(idle.worker_to_notify(), None, "nobody sleeps");
+        assert!(!idle.transition_worker_to_parked(1, false));
+        assert!(idle.transition_worker_to_searching());
+        assert_eq!(idle.worker_to_notify(), None, "worker 0 searches");
+        assert!(idle.transition_worker_from_searching());
+        assert_eq!(idle.worker_to_notify(), Some(1));
+        assert_eq!(idle.num_searching(), 1, "the woken worker searches");
+        assert!(!idle.is_parked(1));
+    }
+
+    #[test]
+    fn last_searcher_parking_reports_it() {
+        let idle = Idle::new(2);
+        assert!(idle.transition_worker_to_searching());
+        assert!(idle.transition_worker_to_parked(0, true));
+        assert!(!idle.transition_worker_to_parked(1, false));
+        assert!(idle.all_parked());
+        assert!(idle.unpark_worker_by_id(1));
+        assert!(!idle.unpark_worker_by_id(1));
+        assert!(!idle.all_parked());
+    }
+}

@@ -1,0 +1,245 @@
+//! The work-stealing scheduler: Go's G/M/P model on async tasks.
+//!
+//! Each worker thread (an M bound to its P) owns a FIFO run queue (crossbeam-deque)
+//! and a `runnext` slot for the task its running task just woke or spawned, as Go's
+//! `runqput(pp, gp, next=true)` does. Wakes and spawns from outside the workers go
+//! through the global injector. An idle worker steals half of a random victim's
+//! queue. See `worker.rs` for the loop and `idle.rs` for who searches and who sleeps.
+//!
+//! # Invariants
+//! - A `Notified` is in at most one place: a local queue, a `runnext` slot, the
+//!   injector, or the hands of the worker about to run it.
+//! - Every live task is in `owned` until it completes; at shutdown `owned` is closed
+//!   first, so a task spawned later is cancelled at once.
+//! - Only the thread that owns a worker's context touches its queue's `Worker` end
+//!   and its `runnext`; others use the `Stealer`.
+
+mod idle;
+mod park;
+mod worker;
+
+use std::any::Any;
+use std::future::Future;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use crossbeam_deque::{Injector, Steal, Stealer};
+
+use crate::blocking::BlockingPool;
+use crate::driver::Driver;
+use crate::runtime::Config;
+use crate::task::join::JoinHandle;
+use crate::task::list::OwnedTasks;
+use crate::task::{new_task, Header, Notified, Schedule};
+
+pub(crate) use idle::Idle;
+pub(crate) use park::Parker;
+
+/// State shared by the workers of one runtime and every handle to it.
+pub(crate) struct Shared {
+    pub(crate) injector: Injector<Notified>,
+    pub(crate) stealers: Box<[Stealer<Notified>]>,
+    pub(crate) parkers: Arc<[Parker]>,
+    pub(crate) idle: Idle,
+    pub(crate) owned: OwnedTasks,
+    pub(crate) driver: Driver,
+    pub(crate) blocking: BlockingPool,
+    pub(crate) config: Config,
+    shutdown: AtomicBool,
+    /// Worker threads not yet exited; the last one out finishes the shutdown.
+    workers_alive: AtomicUsize,
+    pub(crate) threads: Mutex<Vec<thread::JoinHandle<()>>>,
+    pub(crate) metrics: Metrics,
+}
+
+/// Counters for `RuntimeMetrics`.
+#[derive(Default)]
+pub(crate) struct Metrics {
+    pub(crate) spawned: AtomicUsize,
+    pub(crate) steals: AtomicUsize,
+}
+
+impl Schedule for Arc<Shared> {
+    fn schedule(&self, task: Notified) {
+        worker::schedule(self, task, false);
+    }
+
+    fn yield_now(&self, task: Notified) {
+        worker::schedule(self, task, true);
+    }
+
+    unsafe fn release(&self, ptr: NonNull<Header>) -> bool {
+        // SAFETY: `ptr` is a live task of this runtime (caller's contract).
+        unsafe { self.owned.remove(ptr) }
+    }
+
+    fn on_panic(&self, payload: &(dyn Any + Send)) {
+        if self.config.abort_on_panic {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("<non-string payload>");
+            eprintln!("gorun: a task panicked ({msg}) and the runtime aborts on panic, as Go does");
+            std::process::abort();
+        }
+    }
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config) -> (Arc<Shared>, Vec<crossbeam_deque::Worker<Notified>>) {
+        let procs = config.procs;
+        let locals: Vec<_> = (0..procs)
+            .map(|_| crossbeam_deque::Worker::new_fifo())
+            .collect();
+        let parkers: Arc<[Parker]> = (0..procs).map(|_| Parker::new()).collect();
+        let shared = Arc::new(Shared {
+            injector: Injector::new(),
+            stealers: locals.iter().map(|w| w.stealer()).collect(),
+            driver: Driver::new(parkers.clone(), config.start_paused),
+            parkers,
+            idle: Idle::new(procs),
+            owned: OwnedTasks::new(procs),
+            blocking: BlockingPool::new(config.max_blocking_threads, config.keep_alive),
+            shutdown: AtomicBool::new(false),
+            workers_alive: AtomicUsize::new(procs),
+            threads: Mutex::new(Vec::with_capacity(procs)),
+            metrics: Metrics::default(),
+            config,
+        });
+        (shared, locals)
+    }
+
+    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (task, notified, raw) = new_task(future, self.clone());
+        self.metrics.spawned.fetch_add(1, Ordering::Relaxed);
+        match self.owned.bind(task) {
+            Ok(()) => worker::schedule(self, notified, false),
+            Err(task) => {
+                // The runtime is shutting down: the task never runs.
+                drop(notified);
+                task.shutdown();
+            }
+        }
+        // SAFETY: `raw` carries the JoinHandle's reference; the output type is F::Output.
+        unsafe { JoinHandle::from_raw(raw) }
+    }
+
+    /// Queues a task from outside this runtime's workers.
+    pub(crate) fn schedule_remote(&self, task: Notified) {
+        self.injector.push(task);
+        self.notify_parked();
+    }
+
+    /// Wakes a sleeping worker if nobody is searching.
+    pub(crate) fn notify_parked(&self) {
+        if let Some(worker) = self.idle.worker_to_notify() {
+            self.parkers[worker].unpark();
+        }
+    }
+
+    /// Run by the last searcher before it parks: wakes someone if work is queued.
+    pub(crate) fn notify_if_work_pending(&self) {
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty()) {
+            self.notify_parked();
+        }
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Starts shutdown: workers leave their loops at their next check.
+    pub(crate) fn begin_shutdown(&self) {
+        if self.shutdown.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        for p in self.parkers.iter() {
+            p.unpark();
+        }
+        self.driver.unpark();
+    }
+
+    /// Called by each worker thread as it exits; the last one finishes the job, so
+    /// that shutdown completes even when nobody joins the threads.
+    pub(crate) fn worker_exited(&self) {
+        if self.workers_alive.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.finish_shutdown();
+        }
+    }
+
+    /// With every worker gone: cancel every live task (dropping each future exactly
+    /// once), drop every queued `Notified`, stop the blocking pool and the driver.
+    fn finish_shutdown(&self) {
+        self.owned.close_and_shutdown_all();
+        self.drain_queues();
+        self.blocking.shutdown();
+        // Blocking tasks that finished meanwhile may have woken tasks.
+        self.owned.close_and_shutdown_all();
+        self.drain_queues();
+        self.driver.shutdown();
+    }
+
+    fn drain_queues(&self) {
+        loop {
+            match self.injector.steal() {
+                Steal::Success(t) => drop(t),
+                Steal::Retry => continue,
+                Steal::Empty => break,
+            }
+        }
+        for s in self.stealers.iter() {
+            loop {
+                match s.steal() {
+                    Steal::Success(t) => drop(t),
+                    Steal::Retry => continue,
+                    Steal::Empty => break,
+                }
+            }
+        }
+    }
+
+    pub(crate) fn num_tasks(&self) -> usize {
+        self.owned.len()
+    }
+
+    pub(crate) fn procs(&self) -> usize {
+        self.config.procs
+    }
+}
+
+/// Starts the worker threads of a new runtime.
+pub(crate) fn start(
+    shared: &Arc<Shared>,
+    locals: Vec<crossbeam_deque::Worker<Notified>>,
+) -> std::io::Result<()> {
+    let mut threads = shared.threads.lock().unwrap_or_else(|e| e.into_inner());
+    for (index, local) in locals.into_iter().enumerate() {
+        let s = shared.clone();
+        let mut b = thread::Builder::new().name(format!("{}-{index}", shared.config.thread_name));
+        if let Some(size) = shared.config.stack_size {
+            b = b.stack_size(size);
+        }
+        match b.spawn(move || worker::run(s, index, local)) {
+            Ok(h) => threads.push(h),
+            Err(e) => {
+                // Workers that never started must still count as exited.
+                let missing = shared.config.procs - index;
+                drop(threads);
+                shared.begin_shutdown();
+                for _ in 0..missing {
+                    shared.worker_exited();
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}

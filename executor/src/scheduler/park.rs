@@ -1,0 +1,85 @@
+//! A worker's parker: a condvar sleep that an unpark can interrupt, with a timeout
+//! so the worker holding the driver wakes for the next timer.
+//!
+//! `state` makes unpark-before-park work: an unpark that finds the worker not yet
+//! asleep leaves `NOTIFIED`, and the next park returns at once.
+
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+const EMPTY: usize = 0;
+const PARKED: usize = 1;
+const NOTIFIED: usize = 2;
+
+pub(crate) struct Parker {
+    state: AtomicUsize,
+    lock: Mutex<()>,
+    cvar: Condvar,
+}
+
+impl Parker {
+    pub(crate) fn new() -> Parker {
+        Parker {
+            state: AtomicUsize::new(EMPTY),
+            lock: Mutex::new(()),
+            cvar: Condvar::new(),
+        }
+    }
+
+    /// Sleeps until unparked or, with `Some(timeout)`, until it elapses.
+    pub(crate) fn park(&self, timeout: Option<Duration>) {
+        if self
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+        if timeout == Some(Duration::ZERO) {
+            return;
+        }
+        let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        match self.state.compare_exchange(EMPTY, PARKED, SeqCst, SeqCst) {
+            Ok(_) => {}
+            Err(NOTIFIED) => {
+                self.state.store(EMPTY, SeqCst);
+                return;
+            }
+            Err(s) => unreachable!("parker in state {s}"),
+        }
+        match timeout {
+            None => loop {
+                guard = self.cvar.wait(guard).unwrap_or_else(|e| e.into_inner());
+                if self
+                    .state
+                    .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+                    .is_ok()
+                {
+                    return;
+                }
+            },
+            Some(t) => {
+                let (_g, _) = self
+                    .cvar
+                    .wait_timeout(guard, t)
+                    .unwrap_or_else(|e| e.into_inner());
+                // Woken, timed out or spurious: either way we are awake now.
+                self.state.swap(EMPTY, SeqCst);
+            }
+        }
+    }
+
+    pub(crate) fn unpark(&self) {
+        match self.state.swap(NOTIFIED, SeqCst) {
+            EMPTY | NOTIFIED => {}
+            PARKED => {
+                // Take the lock so the notify cannot slip in between the sleeper's
+                // state check and its wait.
+                drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
+                self.cvar.notify_one();
+            }
+            s => unreachable!("parker in state {s}"),
+        }
+    }
+}

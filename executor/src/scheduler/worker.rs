@@ -1,0 +1,265 @@
+//! A worker: Go's `schedule()`/`findrunnable()` loop for one P.
+//!
+//! Order of looking for work, each round ("tick"):
+//! 1. every 61st tick, the global injector first (Go's fairness rule: `schedtick%61`);
+//! 2. `runnext`, unless it already ran `MAX_RUNNEXT` times in a row (a ping-ponging
+//!    pair must not starve the queue: tokio issue #4941);
+//! 3. the local queue, then a batch from the injector;
+//! 4. the timer driver, if free (timers due now wake their tasks);
+//! 5. as a searcher (at most half the workers at once), half of a random victim's
+//!    queue, then the injector;
+//! 6. park: on the driver with the next timer's timeout if it is free, else on the
+//!    worker's condvar.
+
+use std::cell::Cell;
+use std::ptr;
+use std::sync::Arc;
+
+use crossbeam_deque::{Steal, Worker};
+
+use super::Shared;
+use crate::task::Notified;
+
+/// Consecutive `runnext` polls before the slot's task goes behind the queue.
+const MAX_RUNNEXT: u32 = 16;
+/// Go checks the global queue first once every 61 schedule ticks.
+const GLOBAL_QUEUE_INTERVAL: u32 = 61;
+
+pub(crate) struct WorkerCtx {
+    shared: Arc<Shared>,
+    index: usize,
+    local: Worker<Notified>,
+    runnext: Cell<Option<Notified>>,
+    runnext_streak: Cell<u32>,
+    tick: Cell<u32>,
+    is_searching: Cell<bool>,
+    /// While parked, wakes (from timers fired in the driver) go to the injector, so
+    /// they are seen by whichever worker is woken for them.
+    parked: Cell<bool>,
+    rng: Cell<u64>,
+}
+
+thread_local! {
+    static WORKER: Cell<*const WorkerCtx> = const { Cell::new(ptr::null()) };
+}
+
+/// Runs `f` with this thread's worker context, if it is a worker thread.
+fn with_worker<R>(f: impl FnOnce(Option<&WorkerCtx>) -> R) -> R {
+    let p = WORKER.try_with(|w| w.get()).unwrap_or(ptr::null());
+    // SAFETY: a non-null pointer is set by `run` to a context on its stack, and
+    // cleared before that context is dropped; only this thread reads it.
+    f(unsafe { p.as_ref() })
+}
+
+/// Queues a woken, spawned or yielding task: locally when called on one of this
+/// runtime's (unparked) workers, else through the injector.
+pub(crate) fn schedule(shared: &Arc<Shared>, task: Notified, is_yield: bool) {
+    with_worker(|w| match w {
+        Some(w) if Arc::ptr_eq(&w.shared, shared) && !w.parked.get() => {
+            w.schedule_local(task, is_yield)
+        }
+        _ => shared.schedule_remote(task),
+    })
+}
+
+/// The body of a worker thread.
+pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Worker<Notified>) {
+    let enter = crate::context::enter_worker(&shared);
+    let ctx = WorkerCtx {
+        rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17)),
+        shared,
+        index,
+        local,
+        runnext: Cell::new(None),
+        runnext_streak: Cell::new(0),
+        tick: Cell::new(0),
+        is_searching: Cell::new(false),
+        parked: Cell::new(false),
+    };
+    WORKER.with(|w| w.set(&ctx));
+    ctx.run_loop();
+    WORKER.with(|w| w.set(ptr::null()));
+    let shared = ctx.shared.clone();
+    // Tasks left in runnext or the local queue are dropped by the shutdown sweep,
+    // which reaches the queue through its stealer.
+    if let Some(t) = ctx.runnext.take() {
+        shared.injector.push(t);
+    }
+    drop(ctx);
+    shared.worker_exited();
+    drop(enter);
+}
+
+impl WorkerCtx {
+    fn run_loop(&self) {
+        let shared = &*self.shared;
+        loop {
+            if shared.is_shutdown() {
+                return;
+            }
+            let tick = self.tick.get().wrapping_add(1);
+            self.tick.set(tick);
+            if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+                shared.driver.poll_nonblocking();
+            }
+            if let Some(task) = self.next_task(tick) {
+                self.run_task(task);
+                continue;
+            }
+            if shared.driver.poll_nonblocking() > 0 {
+                continue;
+            }
+            if let Some(task) = self.steal_work() {
+                self.run_task(task);
+                continue;
+            }
+            self.park();
+        }
+    }
+
+    fn schedule_local(&self, task: Notified, is_yield: bool) {
+        let pushed_to_queue = if is_yield {
+            self.local.push(task);
+            true
+        } else {
+            match self.runnext.replace(Some(task)) {
+                Some(prev) => {
+                    self.local.push(prev);
+                    true
+                }
+                None => false,
+            }
+        };
+        if pushed_to_queue {
+            // Work others could steal: wake a sleeper if nobody searches.
+            self.shared.notify_parked();
+        }
+    }
+
+    fn next_task(&self, tick: u32) -> Option<Notified> {
+        if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            if let Some(t) = steal_one(&self.shared.injector) {
+                return Some(t);
+            }
+        }
+        if let Some(t) = self.runnext.take() {
+            let streak = self.runnext_streak.get();
+            if streak < MAX_RUNNEXT {
+                self.runnext_streak.set(streak + 1);
+                return Some(t);
+            }
+            self.local.push(t);
+        }
+        self.runnext_streak.set(0);
+        if let Some(t) = self.local.pop() {
+            return Some(t);
+        }
+        loop {
+            match self.shared.injector.steal_batch_and_pop(&self.local) {
+                Steal::Success(t) => return Some(t),
+                Steal::Retry => continue,
+                Steal::Empty => return None,
+            }
+        }
+    }
+
+    fn next_rand(&self) -> u64 {
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng.set(x);
+        x
+    }
+
+    fn steal_work(&self) -> Option<Notified> {
+        let shared = &*self.shared;
+        if !self.is_searching.get() {
+            if !shared.idle.transition_worker_to_searching() {
+                return None;
+            }
+            self.is_searching.set(true);
+        }
+        let n = shared.stealers.len();
+        let start = (self.next_rand() % n as u64) as usize;
+        for i in 0..n {
+            let victim = (start + i) % n;
+            if victim == self.index {
+                continue;
+            }
+            loop {
+                match shared.stealers[victim].steal_batch_and_pop(&self.local) {
+                    Steal::Success(t) => {
+                        shared
+                            .metrics
+                            .steals
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        return Some(t);
+                    }
+                    Steal::Retry => continue,
+                    Steal::Empty => break,
+                }
+            }
+        }
+        loop {
+            match shared.injector.steal_batch_and_pop(&self.local) {
+                Steal::Success(t) => return Some(t),
+                Steal::Retry => continue,
+                Steal::Empty => return None,
+            }
+        }
+    }
+
+    fn run_task(&self, task: Notified) {
+        if self.is_searching.replace(false) && self.shared.idle.transition_worker_from_searching() {
+            // The last searcher found work: wake another to look for more.
+            self.shared.notify_parked();
+        }
+        task.run();
+    }
+
+    fn park(&self) {
+        let shared = &*self.shared;
+        let was_searching = self.is_searching.replace(false);
+        if shared
+            .idle
+            .transition_worker_to_parked(self.index, was_searching)
+        {
+            shared.notify_if_work_pending();
+        }
+        self.parked.set(true);
+        loop {
+            if shared.is_shutdown() {
+                break;
+            }
+            let all_idle = || shared.idle.all_parked() && shared.blocking.num_running() == 0;
+            if !shared.driver.park(self.index, all_idle) {
+                shared.parkers[self.index].park(None);
+            }
+            if !shared.idle.is_parked(self.index) {
+                // Woken by `notify_parked`, which counted us as searching.
+                self.is_searching.set(true);
+                break;
+            }
+            // A timer, a driver event or a spurious wake: look for work ourselves.
+            if !self.local.is_empty() || !shared.injector.is_empty() {
+                if !shared.idle.unpark_worker_by_id(self.index) {
+                    // Someone woke us between the check and now.
+                    self.is_searching.set(true);
+                }
+                break;
+            }
+        }
+        self.parked.set(false);
+    }
+}
+
+fn steal_one(injector: &crossbeam_deque::Injector<Notified>) -> Option<Notified> {
+    loop {
+        match injector.steal() {
+            Steal::Success(t) => return Some(t),
+            Steal::Retry => continue,
+            Steal::Empty => return None,
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! The task cell: one allocation holding the header, the scheduler handle, the join
+//! waker and the stage (future, then output), and the type-erased vtable that drives it.
+//!
+//! # Ground rules
+//!
+//! - A `NonNull<Header>` is a pointer to the first field of a `#[repr(C)]` [`Cell`];
+//!   the vtable functions cast it back to the concrete `Cell<F, S>`.
+//! - The stage is touched only by the holder of the run lock (`RUNNING`), or, once
+//!   `COMPLETE`, by the output's owner (see `state.rs`, invariant 3).
+//! - The join waker slot follows invariant 4 of `state.rs`.
+//! - Panics in the future's `poll` or `drop`, and in the output's `drop`, are caught
+//!   and never unwind through the scheduler.
+
+use std::any::Any;
+use std::cell::UnsafeCell;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker};
+
+use super::join::JoinError;
+use super::list::Pointers;
+use super::state::{State, TransitionToIdle, TransitionToRunning};
+use super::waker::waker_ref;
+use super::{Notified, Schedule, Task};
+
+/// The type-erased part of a task, at offset 0 of its cell.
+#[repr(C)]
+pub(crate) struct Header {
+    pub(crate) state: State,
+    pub(crate) vtable: &'static Vtable,
+    /// Links in the owned-tasks list; guarded by that list's shard lock.
+    pub(crate) owned: Pointers,
+}
+
+// SAFETY: the header's mutable parts are an atomic and list links guarded by the
+// owned-tasks shard lock; everything else is immutable after creation.
+unsafe impl Send for Header {}
+// SAFETY: as above.
+unsafe impl Sync for Header {}
+
+/// Functions that know the concrete future and scheduler types.
+pub(crate) struct Vtable {
+    /// Runs the task; consumes a `Notified` reference.
+    pub(crate) poll: unsafe fn(NonNull<Header>),
+    /// Hands a `Notified` reference to the task's scheduler.
+    pub(crate) schedule: unsafe fn(NonNull<Header>),
+    /// Frees the cell.
+    pub(crate) dealloc: unsafe fn(NonNull<Header>),
+    /// Writes `Poll<Result<T, JoinError>>` to `dst` if the output is ready.
+    pub(crate) try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    /// The `JoinHandle` is gone.
+    pub(crate) drop_join_handle: unsafe fn(NonNull<Header>),
+    /// Cancels the task if idle (runtime shutdown).
+    pub(crate) shutdown: unsafe fn(NonNull<Header>),
+}
+
+pub(crate) enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+#[repr(C)]
+pub(crate) struct Cell<F: Future, S> {
+    pub(crate) header: Header,
+    scheduler: S,
+    join_waker: UnsafeCell<Option<Waker>>,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+impl<F, S> Cell<F, S>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    const VTABLE: Vtable = Vtable {
+        poll: poll::<F, S>,
+        schedule: schedule::<F, S>,
+        dealloc: dealloc::<F, S>,
+        try_read_output: try_read_output::<F, S>,
+        drop_join_handle: drop_join_handle::<F, S>,
+        shutdown: shutdown::<F, S>,
+    };
+
+    /// Allocates the cell; the caller receives the initial three references
+    /// (owned list, first `Notified`, `JoinHandle`).
+    pub(crate) fn allocate(future: F, scheduler: S) -> NonNull<Header> {
+        let cell = Box::new(Cell {
+            header: Header {
+                state: State::new(),
+                vtable: &Self::VTABLE,
+                owned: Pointers::new(),
+            },
+            scheduler,
+            join_waker: UnsafeCell::new(None),
+            stage: UnsafeCell::new(Stage::Running(future)),
+        });
+        NonNull::from(Box::leak(cell)).cast()
+    }
+}
+
+/// # Safety
+/// `ptr` points to a live `Cell<F, S>`.
+unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
+    // SAFETY: the caller guarantees `ptr` is the header of a live `Cell<F, S>`,
+    // and `Cell` is `repr(C)` with the header first.
+    unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
+}
+
+unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the caller holds a reference, so the cell is live.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    // SAFETY: the caller passes its `Notified` reference on.
+    cell.scheduler.schedule(unsafe { Notified::from_raw(ptr) });
+}
+
+unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: the last reference is gone (state.rs, invariant 5): nobody else can
+    // reach the cell, which was created by `Box::new` in `allocate`.
+    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
+}
+
+/// Replaces the stage, catching a panic from dropping the old one.
+///
+/// # Safety
+/// The caller has exclusive access to the stage (holds the run lock, or owns the
+/// completed output).
+unsafe fn set_stage<F: Future, S>(
+    cell: &Cell<F, S>,
+    stage: Stage<F>,
+) -> Option<Box<dyn Any + Send>> {
+    // SAFETY: exclusive access, by the caller's contract.
+    let slot = unsafe { &mut *cell.stage.get() };
+    let old = std::mem::replace(slot, stage);
+    catch_unwind(AssertUnwindSafe(move || drop(old))).err()
+}
+
+unsafe fn poll<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the caller's `Notified` reference keeps the cell alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    match cell.header.state.transition_to_running() {
+        TransitionToRunning::Success => {}
+        TransitionToRunning::Cancelled => {
+            // SAFETY: we hold the run lock.
+            unsafe { cancel_and_complete::<F, S>(ptr) };
+            return;
+        }
+        TransitionToRunning::Failed => return,
+        // SAFETY: that was the last reference.
+        TransitionToRunning::Dealloc => return unsafe { dealloc::<F, S>(ptr) },
+    }
+
+    // SAFETY: the run lock is held until `transition_to_idle` or completion; the
+    // waker does not outlive this function without taking its own reference.
+    let waker = unsafe { waker_ref(ptr) };
+    let mut cx = Context::from_waker(&waker);
+    let res = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: we hold the run lock, so the stage is ours; the future is never
+        // moved out of the cell while it is `Running` (it is pinned in the heap).
+        let stage = unsafe { &mut *cell.stage.get() };
+        let Stage::Running(fut) = stage else {
+            unreachable!("polled a task whose future is gone")
+        };
+        // SAFETY: see above: the cell is heap-allocated and never moved.
+        let fut = unsafe { Pin::new_unchecked(fut) };
+        gorun_coop::budget(|| fut.poll(&mut cx))
+    }));
+    let output = match res {
+        Ok(Poll::Pending) => {
+            match cell.header.state.transition_to_idle() {
+                TransitionToIdle::Ok => {}
+                TransitionToIdle::OkNotified => {
+                    // Woken while running (a yield): back of the queue, not runnext.
+                    // SAFETY: the running ref became this `Notified`.
+                    cell.scheduler.yield_now(unsafe { Notified::from_raw(ptr) });
+                }
+                // SAFETY: the last reference is gone.
+                TransitionToIdle::OkDealloc => unsafe { dealloc::<F, S>(ptr) },
+                TransitionToIdle::Cancelled => {
+                    // SAFETY: we still hold the run lock.
+                    unsafe { cancel_and_complete::<F, S>(ptr) }
+                }
+            }
+            return;
+        }
+        Ok(Poll::Ready(out)) => Ok(out),
+        Err(payload) => {
+            cell.scheduler.on_panic(&*payload);
+            Err(JoinError::panic(payload))
+        }
+    };
+    // SAFETY: we hold the run lock. The future is dropped first, then the output stored.
+    unsafe {
+        let drop_panic = set_stage(cell, Stage::Consumed);
+        let output = match (output, drop_panic) {
+            (Ok(_), Some(p)) => Err(JoinError::panic(p)),
+            (out, _) => out,
+        };
+        set_stage(cell, Stage::Finished(output));
+        complete::<F, S>(ptr);
+    }
+}
+
+/// Drops the future and completes the task with `JoinError::Cancelled` (or the panic
+/// of the future's drop).
+///
+/// # Safety
+/// The caller holds the run lock and the running reference, which this consumes.
+unsafe fn cancel_and_complete<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the caller holds a reference and the run lock.
+    unsafe {
+        let cell = cell::<F, S>(ptr);
+        let err = match set_stage(cell, Stage::Consumed) {
+            Some(p) => JoinError::panic(p),
+            None => JoinError::cancelled(),
+        };
+        set_stage(cell, Stage::Finished(Err(err)));
+        complete::<F, S>(ptr);
+    }
+}
+
+/// Publishes the output, wakes the joiner, leaves the owned list and drops the
+/// running and list references.
+///
+/// # Safety
+/// The caller holds the run lock and the running reference; the stage is `Finished`.
+unsafe fn complete<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the caller holds a reference.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    // Leave the owned list first, so a joiner woken below never sees this task still
+    // counted as live. We hold the run lock: the shutdown sweep has nothing to do here.
+    // SAFETY: `ptr` is a live task of this scheduler.
+    let list_ref = unsafe { cell.scheduler.release(ptr) };
+    let snapshot = cell.header.state.transition_to_complete();
+    if !snapshot.is_join_interested() {
+        // Nobody will read the output: it is ours to drop (invariant 3).
+        // SAFETY: we own the completed output.
+        unsafe { set_stage(cell, Stage::Consumed) };
+    } else if snapshot.is_join_waker_set() {
+        // SAFETY: JOIN_WAKER is set, so the slot is ours (invariant 4).
+        let waker = unsafe { &*cell.join_waker.get() };
+        waker
+            .as_ref()
+            .expect("JOIN_WAKER set without a waker")
+            .wake_by_ref();
+        let snapshot = cell.header.state.unset_waker_after_complete();
+        if !snapshot.is_join_interested() {
+            // The handle went away meanwhile and left the waker to us.
+            // SAFETY: JOIN_WAKER was set when the handle left, so the slot is ours.
+            unsafe { *cell.join_waker.get() = None };
+        }
+    }
+    let refs = 1 + usize::from(list_ref);
+    if cell.header.state.ref_dec_many(refs) {
+        // SAFETY: those were the last references.
+        unsafe { dealloc::<F, S>(ptr) };
+    }
+}
+
+unsafe fn try_read_output<F, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the `JoinHandle` holds a reference.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    // SAFETY: the slot is accessed under invariant 4 inside.
+    if !unsafe { can_read_output(&cell.header, &cell.join_waker, waker) } {
+        return;
+    }
+    // SAFETY: COMPLETE is set and the handle has join interest: the output is ours.
+    let stage = unsafe { std::mem::replace(&mut *cell.stage.get(), Stage::Consumed) };
+    let Stage::Finished(out) = stage else {
+        panic!("JoinHandle polled after it returned the output")
+    };
+    // SAFETY: the caller passes a `*mut Poll<Result<F::Output, JoinError>>`.
+    unsafe { *dst.cast::<Poll<Result<F::Output, JoinError>>>() = Poll::Ready(out) };
+}
+
+/// Registers `waker` as the join waker unless the task is complete; returns whether
+/// the output can be read.
+///
+/// # Safety
+/// Called by the `JoinHandle` only.
+unsafe fn can_read_output(
+    header: &Header,
+    slot: &UnsafeCell<Option<Waker>>,
+    waker: &Waker,
+) -> bool {
+    let snapshot = header.state.load();
+    if snapshot.is_complete() {
+        return true;
+    }
+    let res = if !snapshot.is_join_waker_set() {
+        // SAFETY: JOIN_WAKER unset: the slot is the handle's.
+        unsafe { set_join_waker(header, slot, waker.clone()) }
+    } else {
+        // SAFETY: JOIN_WAKER set: the task may read the slot concurrently, reading
+        // is all we do.
+        if unsafe { &*slot.get() }
+            .as_ref()
+            .is_some_and(|w| w.will_wake(waker))
+        {
+            return false;
+        }
+        header.state.unset_waker().and_then(|_| {
+            // SAFETY: unset succeeded: the slot is the handle's again.
+            unsafe { set_join_waker(header, slot, waker.clone()) }
+        })
+    };
+    match res {
+        Ok(_) => false,
+        Err(s) => {
+            debug_assert!(s.is_complete());
+            true
+        }
+    }
+}
+
+/// # Safety
+/// The handle owns the slot (JOIN_WAKER unset).
+unsafe fn set_join_waker(
+    header: &Header,
+    slot: &UnsafeCell<Option<Waker>>,
+    waker: Waker,
+) -> Result<super::state::Snapshot, super::state::Snapshot> {
+    // SAFETY: the handle owns the slot until `set_join_waker` succeeds.
+    unsafe { *slot.get() = Some(waker) };
+    let res = header.state.set_join_waker();
+    if res.is_err() {
+        // SAFETY: it failed, so the slot is still the handle's.
+        unsafe { *slot.get() = None };
+    }
+    res
+}
+
+unsafe fn drop_join_handle<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the handle's reference keeps the cell alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    let (drop_output, drop_waker) = cell.header.state.transition_to_join_handle_dropped();
+    if drop_output {
+        // SAFETY: complete with no more join interest: the output is ours.
+        unsafe { set_stage(cell, Stage::Consumed) };
+    }
+    if drop_waker {
+        // SAFETY: JOIN_WAKER unset: the slot is ours.
+        unsafe { *cell.join_waker.get() = None };
+    }
+    if cell.header.state.ref_dec() {
+        // SAFETY: last reference.
+        unsafe { dealloc::<F, S>(ptr) };
+    }
+}
+
+unsafe fn shutdown<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the caller (the list sweep) holds the list's reference.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    if cell.header.state.transition_to_shutdown() {
+        // We hold the run lock: cancel it here. `complete` drops a "running"
+        // reference, which we make now.
+        cell.header.state.ref_inc();
+        // SAFETY: run lock held, running reference held.
+        unsafe { cancel_and_complete::<F, S>(ptr) };
+    }
+}
+
+/// Creates a task: the owned-list `Task`, the first `Notified` and the `JoinHandle`'s
+/// raw pointer, which together hold the three initial references.
+pub(crate) fn new_task<F, S>(future: F, scheduler: S) -> (Task, Notified, NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let ptr = Cell::<F, S>::allocate(future, scheduler);
+    // SAFETY: the three initial references are split among the three values.
+    unsafe { (Task::from_raw(ptr), Notified::from_raw(ptr), ptr) }
+}
