@@ -79,9 +79,7 @@ pub fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
 
 /// Whether the current task may still perform an operation without yielding.
 pub fn has_budget_remaining() -> bool {
-    BUDGET
-        .try_with(|b| b.get().0 != Some(0))
-        .unwrap_or(true)
+    BUDGET.try_with(|b| b.get().0 != Some(0)).unwrap_or(true)
 }
 
 /// Charges one unit of the current task's budget.
