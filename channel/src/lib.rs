@@ -47,6 +47,7 @@
 //! ground rules in `waiter.rs` and the select protocol in `select.rs`.
 #![warn(missing_docs)]
 
+#[cfg(not(loom))]
 mod blocking;
 mod builder;
 mod case;
