@@ -1,1 +1,53 @@
-//! gorun-timer: a hierarchical timing wheel (see issue 4).
+//! gorun-timer: a hierarchical timing wheel behind `sleep`, `timeout`, `interval` and
+//! Go's channel-shaped timers.
+//!
+//! - The wheel ([Varghese & Lauck](https://doi.org/10.1145/41457.37504), 6 levels of
+//!   64 slots at 1 ms, as in tokio) makes arming, cancelling and expiring a timer O(1).
+//!   Timers are intrusive: a [`Sleep`] holds its wheel entry inline, so arming one
+//!   allocates nothing, and dropping it unlinks it.
+//! - A [`Driver`] owns one wheel and a clock that tests can [`pause`] and
+//!   [`advance`]. An executor enters it on its workers and drives it when they park;
+//!   on any other thread (tokio, `futures::executor`, plain threads) timers fall back
+//!   to a global driver run by one background thread, so the crate works anywhere.
+//! - Timers never fire early (deadlines round up to the next millisecond) and fire
+//!   within about a millisecond of their deadline on an idle machine.
+//!
+//! ```
+//! # futures::executor::block_on(async {
+//! use std::time::Duration;
+//! use gorun_timer::{sleep, timeout};
+//!
+//! sleep(Duration::from_millis(1)).await;
+//! let r = timeout(Duration::from_millis(1), std::future::pending::<()>()).await;
+//! assert!(r.is_err());
+//! # });
+//! ```
+#![warn(missing_docs)]
+
+mod chan_timer;
+mod clock;
+mod context;
+mod driver;
+mod entry;
+mod instant;
+mod interval;
+pub(crate) mod loom;
+mod pause;
+mod sleep;
+mod timeout;
+mod wheel;
+
+pub use chan_timer::{after, after_func, tick, AfterFunc, Ticker, Timer};
+pub use context::EnterGuard;
+pub use driver::{Driver, Spawner};
+pub use instant::Instant;
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
+pub use pause::{advance, pause, resume};
+pub use sleep::{sleep, sleep_until, Sleep};
+pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(all(test, loom))]
+mod tests_loom;

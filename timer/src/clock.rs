@@ -1,0 +1,140 @@
+//! The driver's clock: real monotonic time, or a paused clock moved by hand.
+//!
+//! Time inside the driver is nanoseconds since the driver's `origin` (a
+//! `std::time::Instant`); the wheel counts whole milliseconds ("ticks") of it.
+//!
+//! # Invariants
+//!
+//! 1. `now_ns` never goes backwards: pausing freezes it (rounded *up* to a whole
+//!    tick, so whole-millisecond sleeps on a paused clock wake at exactly their
+//!    deadline), `advance` only adds, and `resume` continues from the frozen value.
+//! 2. Writers (pause / resume / advance) serialize on `lock`; readers are lock-free.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant as StdInstant};
+
+/// Nanoseconds per wheel tick.
+pub(crate) const NANOS_PER_TICK: u64 = 1_000_000;
+
+/// Tick value meaning "never": not registered, never fires.
+pub(crate) const NEVER: u64 = u64::MAX;
+
+#[derive(Debug)]
+pub(crate) struct Clock {
+    origin: StdInstant,
+    paused: AtomicBool,
+    /// The frozen time while paused.
+    frozen_ns: AtomicU64,
+    /// While running: `now = real elapsed + offset`.
+    offset_ns: AtomicI64,
+    lock: Mutex<()>,
+}
+
+fn ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Clock {
+    pub(crate) fn new() -> Clock {
+        Clock {
+            origin: StdInstant::now(),
+            paused: AtomicBool::new(false),
+            frozen_ns: AtomicU64::new(0),
+            offset_ns: AtomicI64::new(0),
+            lock: Mutex::new(()),
+        }
+    }
+
+    fn real_ns(&self) -> u64 {
+        let real = ns(self.origin.elapsed()) as i64;
+        real.saturating_add(self.offset_ns.load(Ordering::Relaxed))
+            .max(0) as u64
+    }
+
+    /// Now, in nanoseconds since the origin.
+    #[inline]
+    pub(crate) fn now_ns(&self) -> u64 {
+        if self.paused.load(Ordering::Acquire) {
+            self.frozen_ns.load(Ordering::Acquire)
+        } else {
+            self.real_ns()
+        }
+    }
+
+    /// The current tick (rounded down: a tick has begun once its first ns has).
+    #[inline]
+    pub(crate) fn now_tick(&self) -> u64 {
+        self.now_ns() / NANOS_PER_TICK
+    }
+
+    pub(crate) fn now(&self) -> StdInstant {
+        self.origin + Duration::from_nanos(self.now_ns())
+    }
+
+    /// The tick at which `deadline` is reached, rounded *up* so a timer never fires
+    /// early; [`NEVER`] if it is too far to represent.
+    pub(crate) fn tick_for(&self, deadline: StdInstant) -> u64 {
+        let since = deadline.saturating_duration_since(self.origin).as_nanos();
+        let ticks = since.div_ceil(NANOS_PER_TICK as u128);
+        // Beyond 2^62 ms (~146 million years) is "never": no overflow anywhere below.
+        if ticks >= 1 << 62 {
+            NEVER
+        } else {
+            ticks as u64
+        }
+    }
+
+    /// The instant at which `tick` begins.
+    pub(crate) fn instant_of_tick(&self, tick: u64) -> StdInstant {
+        self.origin + Duration::from_millis(tick)
+    }
+
+    pub(crate) fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn pause(&self) {
+        let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if self.is_paused() {
+            return;
+        }
+        let now = self.real_ns().next_multiple_of(NANOS_PER_TICK);
+        self.frozen_ns.store(now, Ordering::Release);
+        self.paused.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn resume(&self) {
+        let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if !self.is_paused() {
+            return;
+        }
+        let frozen = self.frozen_ns.load(Ordering::Acquire) as i64;
+        let real = ns(self.origin.elapsed()) as i64;
+        self.offset_ns.store(frozen - real, Ordering::Relaxed);
+        self.paused.store(false, Ordering::Release);
+    }
+
+    /// Moves the clock forward by `d` (paused or not).
+    pub(crate) fn advance(&self, d: Duration) {
+        let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let d = ns(d);
+        if self.is_paused() {
+            let f = self.frozen_ns.load(Ordering::Acquire);
+            self.frozen_ns.store(f.saturating_add(d), Ordering::Release);
+        } else {
+            let o = self.offset_ns.load(Ordering::Relaxed);
+            let d = i64::try_from(d).unwrap_or(i64::MAX);
+            self.offset_ns.store(o.saturating_add(d), Ordering::Relaxed);
+        }
+    }
+
+    /// Paused clock only: moves it forward to the start of `tick` if it is earlier.
+    pub(crate) fn advance_to_tick(&self, tick: u64) {
+        let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if self.is_paused() {
+            let target = tick.saturating_mul(NANOS_PER_TICK);
+            self.frozen_ns.fetch_max(target, Ordering::AcqRel);
+        }
+    }
+}

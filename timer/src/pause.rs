@@ -1,0 +1,58 @@
+//! The paused clock for tests: `pause`, `resume`, `advance` on the current driver.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::context::with_current;
+
+/// Freezes the current driver's clock (the global driver's, on a thread without one).
+///
+/// Time then moves only by [`advance`], or, on the gorun runtime, by auto-advance:
+/// when every task is idle, the clock jumps to the next deadline, so a test of a
+/// one-hour timeout runs in milliseconds. Pausing rounds the clock up to a whole
+/// millisecond, so whole-millisecond sleeps wake at exactly their deadline.
+pub fn pause() {
+    with_current(|d| d.pause());
+}
+
+/// Lets the current driver's clock run again, from where it was frozen.
+pub fn resume() {
+    with_current(|d| d.resume());
+}
+
+/// Moves the current driver's clock forward by `duration`, fires the timers that
+/// became due, and yields once so the tasks they woke can run.
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// use std::time::Duration;
+/// use gorun_timer::{Driver, Instant};
+///
+/// let driver = Driver::new(std::sync::Arc::new(|| {}));
+/// let _guard = driver.enter();
+/// gorun_timer::pause();
+/// let start = Instant::now();
+/// gorun_timer::advance(Duration::from_secs(90)).await;
+/// assert_eq!(start.elapsed(), Duration::from_secs(90));
+/// # });
+/// ```
+pub async fn advance(duration: Duration) {
+    with_current(|d| d.advance(duration));
+    YieldNow(false).await;
+}
+
+struct YieldNow(bool);
+
+impl Future for YieldNow {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

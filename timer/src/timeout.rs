@@ -1,0 +1,124 @@
+//! `timeout`: a future with a deadline.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use pin_project_lite::pin_project;
+
+use crate::{sleep, sleep_until, Instant, Sleep};
+
+/// Requires `future` to complete within `duration`, else `Err(Elapsed)` (and the
+/// future is dropped).
+///
+/// The inner future is polled first, so a ready future wins even with a zero
+/// duration. The clock is read, and the timer armed, only when the inner future first
+/// returns `Pending`: so the duration counts from the first poll (immediately, for
+/// `timeout(d, f).await`), and a future that is ready at once costs no clock read and
+/// no timer. Use [`timeout_at`] for a fixed deadline.
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// use std::time::Duration;
+/// use gorun_timer::timeout;
+///
+/// assert_eq!(timeout(Duration::from_millis(5), async { 7 }).await, Ok(7));
+/// let never = std::future::pending::<()>();
+/// assert!(timeout(Duration::from_millis(5), never).await.is_err());
+/// # });
+/// ```
+pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
+    Timeout {
+        value: future.into_future(),
+        deadline: Deadline::After(duration),
+        delay: None,
+    }
+}
+
+/// Requires `future` to complete before `deadline`, else `Err(Elapsed)`.
+pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
+    Timeout {
+        value: future.into_future(),
+        deadline: Deadline::At(deadline),
+        delay: None,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Deadline {
+    After(Duration),
+    At(Instant),
+}
+
+pin_project! {
+    /// The future returned by [`timeout`] and [`timeout_at`].
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct Timeout<F> {
+        #[pin]
+        value: F,
+        deadline: Deadline,
+        #[pin]
+        delay: Option<Sleep>,
+    }
+}
+
+impl<F> Timeout<F> {
+    /// The inner future.
+    pub fn get_ref(&self) -> &F {
+        &self.value
+    }
+
+    /// The inner future.
+    pub fn get_mut(&mut self) -> &mut F {
+        &mut self.value
+    }
+
+    /// The inner future, dropping the timer.
+    pub fn into_inner(self) -> F {
+        self.value
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if let Poll::Ready(v) = this.value.poll(cx) {
+            return Poll::Ready(Ok(v));
+        }
+        if this.delay.is_none() {
+            this.delay.set(Some(match *this.deadline {
+                Deadline::After(d) => sleep(d),
+                Deadline::At(t) => sleep_until(t),
+            }));
+        }
+        // Not charged to the budget: a task that spent it on the inner future must
+        // still see its timeout fire (tokio does the same).
+        let delay = this.delay.as_pin_mut().expect("set above");
+        delay.poll_elapsed(cx).map(|()| Err(Elapsed(())))
+    }
+}
+
+impl<F: fmt::Debug> fmt::Debug for Timeout<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout")
+            .field("value", &self.value)
+            .field("deadline", &self.deadline)
+            .finish()
+    }
+}
+
+/// The error of [`timeout`]: the deadline passed first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}

@@ -1,0 +1,191 @@
+//! The hierarchical timing wheel (Varghese & Lauck, "Hashed and Hierarchical Timing
+//! Wheels", SOSP 1987), laid out as tokio's `runtime/time/wheel`: 6 levels of 64 slots
+//! at 1 ms per tick, so it spans 64^6 ms (about 2.2 years).
+//!
+//! An entry due at tick `when` goes to the level of the most significant 6-bit digit
+//! in which `when` differs from `elapsed`, in the slot given by that digit of `when`.
+//! Insert and cancel are O(1) (a bit and a list link); expiry takes the earliest
+//! occupied slot, moves its due entries to `pending` and re-inserts the rest one level
+//! down (cascading), so each entry moves at most once per level.
+//!
+//! # Invariants
+//!
+//! 1. `elapsed` only grows, and only to a tick no later than any linked entry's slot
+//!    deadline; so an entry's level and slot, computed from `elapsed` and its `when`,
+//!    stay the same while it is linked, and `remove` finds it again.
+//! 2. Every entry in a slot has `when > elapsed` (insert refuses the rest); entries
+//!    on `pending` are due and have `when == PENDING`.
+//! 3. The lowest occupied level holds the earliest entries.
+//! 4. Entries further than the wheel's range are clamped into the top level, which
+//!    then acts as a ring; they re-cascade each rotation until their `when` is in
+//!    range, so they never fire early.
+//!
+//! Everything here runs under the driver lock: holding `&mut Wheel` is holding it.
+
+mod level;
+
+use std::ptr::NonNull;
+
+use crate::entry::{Entry, List, PENDING};
+pub(crate) use level::Expiration;
+use level::Level;
+
+/// Levels of the wheel.
+pub(crate) const NUM_LEVELS: usize = 6;
+
+/// The largest distance `when - elapsed` that the levels represent exactly.
+pub(crate) const MAX_DURATION: u64 = (1 << (6 * NUM_LEVELS)) - 1;
+
+#[derive(Debug)]
+pub(crate) struct Wheel {
+    /// The tick up to which the wheel has been processed.
+    elapsed: u64,
+    levels: Box<[Level; NUM_LEVELS]>,
+    /// Due entries not yet fired.
+    pending: List,
+}
+
+/// The level an entry due at `when` belongs to, seen from `elapsed`.
+#[inline]
+fn level_for(elapsed: u64, when: u64) -> usize {
+    const SLOT_MASK: u64 = (1 << 6) - 1;
+    let mut masked = (elapsed ^ when) | SLOT_MASK;
+    if masked >= MAX_DURATION {
+        masked = MAX_DURATION - 1; // clamp into the top level (invariant 4)
+    }
+    let significant = 63 - masked.leading_zeros() as usize;
+    significant / 6
+}
+
+impl Wheel {
+    pub(crate) fn new() -> Wheel {
+        Wheel {
+            elapsed: 0,
+            levels: Box::new(std::array::from_fn(Level::new)),
+            pending: List::new(),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn elapsed(&self) -> u64 {
+        self.elapsed
+    }
+
+    /// Links `entry`, due at tick `when`. Returns `Err(())`, linking nothing, when
+    /// `when <= elapsed`: the entry is already due.
+    ///
+    /// # Safety
+    /// As for [`List::push_front`]: `entry` is live, on no list, and is unlinked with
+    /// [`Wheel::remove`] or popped by [`Wheel::poll`] before it goes away.
+    pub(crate) unsafe fn insert(&mut self, entry: NonNull<Entry>, when: u64) -> Result<(), ()> {
+        if when <= self.elapsed {
+            return Err(());
+        }
+        debug_assert_ne!(when, PENDING);
+        // SAFETY: [1] we hold the lock (we have `&mut self`); [2] the caller vouches
+        // for the entry's life and that it is on no list.
+        unsafe {
+            entry.as_ref().set_when(when);
+            let level = level_for(self.elapsed, when);
+            self.levels[level].add_entry(entry, when);
+        }
+        Ok(())
+    }
+
+    /// Unlinks `entry`, wherever it is.
+    ///
+    /// # Safety
+    /// `entry` is linked into this wheel (a slot or the pending list).
+    pub(crate) unsafe fn remove(&mut self, entry: NonNull<Entry>) {
+        // SAFETY: linked entries are live and we hold the lock; invariant 1 says
+        // `level_for` finds the slot it was put in.
+        unsafe {
+            let when = entry.as_ref().when();
+            if when == PENDING {
+                self.pending.remove(entry);
+            } else {
+                debug_assert!(when > self.elapsed);
+                let level = level_for(self.elapsed, when);
+                self.levels[level].remove_entry(entry, when);
+            }
+        }
+    }
+
+    /// The earliest occupied slot (invariant 3), if any. Its deadline is a lower bound
+    /// on every linked entry's `when`.
+    pub(crate) fn next_expiration(&self) -> Option<Expiration> {
+        if !self.pending.is_empty() {
+            return Some(Expiration {
+                level: 0,
+                slot: 0,
+                deadline: self.elapsed,
+            });
+        }
+        self.levels
+            .iter()
+            .find_map(|level| level.next_expiration(self.elapsed))
+    }
+
+    /// Unlinks and returns one entry due at or before `now`, or `None` when there is no
+    /// more, having then advanced `elapsed` to `now`.
+    pub(crate) fn poll(&mut self, now: u64) -> Option<NonNull<Entry>> {
+        loop {
+            // SAFETY: we hold the lock; popped entries are live (ground rule 5).
+            if let Some(entry) = unsafe { self.pending.pop_front() } {
+                return Some(entry);
+            }
+            match self.next_expiration() {
+                Some(exp) if exp.deadline <= now => self.process_expiration(exp),
+                _ => {
+                    self.set_elapsed(now);
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Empties the slot of `exp`: due entries go to `pending`, the rest cascade down.
+    fn process_expiration(&mut self, exp: Expiration) {
+        let mut list = self.levels[exp.level].take_slot(exp.slot);
+        // Re-inserts below are computed from the slot's start.
+        self.set_elapsed(exp.deadline);
+        // SAFETY: [1] we hold the lock; [2] the entries came off our slot, so they are
+        // live (ground rule 5) and now on no list.
+        unsafe {
+            while let Some(entry) = list.pop_front() {
+                let when = entry.as_ref().when();
+                if when <= exp.deadline {
+                    entry.as_ref().set_when(PENDING);
+                    self.pending.push_front(entry);
+                } else {
+                    let level = level_for(self.elapsed, when);
+                    debug_assert!(
+                        level < exp.level || exp.level == NUM_LEVELS - 1,
+                        "cascade must go down"
+                    );
+                    self.levels[level].add_entry(entry, when);
+                }
+            }
+        }
+    }
+
+    fn set_elapsed(&mut self, when: u64) {
+        if when > self.elapsed {
+            self.elapsed = when;
+        }
+    }
+
+    /// Unlinks any one entry, for shutdown.
+    pub(crate) fn pop_any(&mut self) -> Option<NonNull<Entry>> {
+        // SAFETY: we hold the lock.
+        unsafe {
+            if let Some(e) = self.pending.pop_front() {
+                return Some(e);
+            }
+            self.levels.iter_mut().find_map(|l| l.pop_any())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
