@@ -33,7 +33,7 @@ const JOIN_INTEREST: usize = 1 << 4;
 /// The join waker slot holds a waker and belongs to the task side (invariant 4).
 const JOIN_WAKER: usize = 1 << 5;
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 const STATE_MASK: usize = (1 << 6) - 1;
 const REF_ONE: usize = 1 << 6;
 
@@ -367,7 +367,7 @@ impl State {
         prev.ref_count() == n
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn raw(&self) -> usize {
         self.val.load(Relaxed) & STATE_MASK
     }
@@ -470,5 +470,115 @@ mod tests {
         assert!(s.transition_to_shutdown());
         // The queued Notified later finds it running and drops its ref.
         assert_eq!(s.transition_to_running(), TransitionToRunning::Failed);
+    }
+}
+
+/// Loom models of the races the state word arbitrates. Run with
+/// `RUSTFLAGS="--cfg loom" cargo test -p gorun-executor --release --lib loom`.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use loom::sync::atomic::AtomicUsize as Counter;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    /// An idle task woken by two threads at once is queued exactly once.
+    #[test]
+    fn concurrent_wakes_queue_once() {
+        loom::model(|| {
+            let s = Arc::new(State::new());
+            assert_eq!(s.transition_to_running(), TransitionToRunning::Success);
+            assert_eq!(s.transition_to_idle(), TransitionToIdle::Ok);
+            let submits = Arc::new(Counter::new(0));
+            let ths: Vec<_> = (0..2)
+                .map(|_| {
+                    let (s, submits) = (s.clone(), submits.clone());
+                    thread::spawn(move || {
+                        if s.transition_to_notified_by_ref() == TransitionToNotified::Submit {
+                            submits.fetch_add(1, SeqCst);
+                        }
+                    })
+                })
+                .collect();
+            for t in ths {
+                t.join().unwrap();
+            }
+            assert_eq!(submits.load(SeqCst), 1);
+            // list + join handle + the one Notified
+            assert_eq!(s.load().ref_count(), 3);
+        });
+    }
+
+    /// A wake racing with the end of a poll: exactly one side re-queues the task,
+    /// and no reference is lost or leaked.
+    #[test]
+    fn wake_during_poll_requeues_once() {
+        loom::model(|| {
+            let s = Arc::new(State::new());
+            assert_eq!(s.transition_to_running(), TransitionToRunning::Success);
+            s.ref_inc(); // the waker handed to another thread
+            let s2 = s.clone();
+            let waker = thread::spawn(move || s2.transition_to_notified_by_val());
+            let idle = s.transition_to_idle();
+            let woke = waker.join().unwrap();
+            let requeued = usize::from(idle == TransitionToIdle::OkNotified)
+                + usize::from(woke == TransitionToNotified::Submit);
+            assert_eq!(requeued, 1, "{idle:?} {woke:?}");
+            // list + join handle + the Notified that re-queues it
+            assert_eq!(s.load().ref_count(), 3);
+            assert!(s.load().is_notified());
+        });
+    }
+
+    /// Completion racing with the JoinHandle's drop: the output is dropped exactly
+    /// once, and the join waker exactly once.
+    #[test]
+    fn completion_vs_join_handle_drop() {
+        loom::model(|| {
+            let s = Arc::new(State::new());
+            assert!(s.set_join_waker().is_ok()); // the handle registered a waker
+            assert_eq!(s.transition_to_running(), TransitionToRunning::Success);
+            let output_drops = Arc::new(Counter::new(0));
+            let waker_drops = Arc::new(Counter::new(0));
+            let (s2, od, wd) = (s.clone(), output_drops.clone(), waker_drops.clone());
+            let completer = thread::spawn(move || {
+                let snap = s2.transition_to_complete();
+                if !snap.is_join_interested() {
+                    od.fetch_add(1, SeqCst);
+                } else if snap.is_join_waker_set() {
+                    let snap = s2.unset_waker_after_complete();
+                    if !snap.is_join_interested() {
+                        wd.fetch_add(1, SeqCst);
+                    }
+                }
+            });
+            let (drop_output, drop_waker) = s.transition_to_join_handle_dropped();
+            if drop_output {
+                output_drops.fetch_add(1, SeqCst);
+            }
+            if drop_waker {
+                waker_drops.fetch_add(1, SeqCst);
+            }
+            completer.join().unwrap();
+            assert_eq!(output_drops.load(SeqCst), 1);
+            assert_eq!(waker_drops.load(SeqCst), 1);
+        });
+    }
+
+    /// Abort racing with a wake of an idle task: it is queued once and, when run,
+    /// cancelled.
+    #[test]
+    fn abort_vs_wake() {
+        loom::model(|| {
+            let s = Arc::new(State::new());
+            assert_eq!(s.transition_to_running(), TransitionToRunning::Success);
+            assert_eq!(s.transition_to_idle(), TransitionToIdle::Ok);
+            let s2 = s.clone();
+            let aborter = thread::spawn(move || s2.transition_to_notified_and_cancel());
+            let woke = s.transition_to_notified_by_ref() == TransitionToNotified::Submit;
+            let aborted = aborter.join().unwrap();
+            assert_eq!(usize::from(woke) + usize::from(aborted), 1);
+            assert_eq!(s.transition_to_running(), TransitionToRunning::Cancelled);
+        });
     }
 }
