@@ -108,7 +108,7 @@ impl BlockingPool {
     {
         let (task, notified, raw) =
             new_task(BlockingTask(Some(f)), BlockingSchedule(shared.clone()));
-        match shared.owned.bind(task) {
+        match shared.owned.bind(task, None) {
             Ok(()) => self.push(shared, notified),
             Err(task) => {
                 drop(notified);

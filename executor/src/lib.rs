@@ -43,9 +43,9 @@ pub use yield_now::yield_now;
 /// task's output, or a [`JoinError`] if it panicked or was aborted.
 ///
 /// ```
-/// let rt = gorun::Runtime::builder().procs(2).build().unwrap();
+/// let rt = gorun_executor::Runtime::builder().procs(2).build().unwrap();
 /// rt.block_on(async {
-///     let h = gorun::go(async { "hello from a goroutine" });
+///     let h = gorun_executor::go(async { "hello from a goroutine" });
 ///     assert_eq!(h.await.unwrap(), "hello from a goroutine");
 /// });
 /// ```
@@ -73,9 +73,9 @@ where
 /// a blocking system call.
 ///
 /// ```
-/// let rt = gorun::Runtime::builder().procs(1).build().unwrap();
+/// let rt = gorun_executor::Runtime::builder().procs(1).build().unwrap();
 /// let n = rt.block_on(async {
-///     gorun::spawn_blocking(|| std::fs::read_dir(".").map(|d| d.count()).unwrap_or(0))
+///     gorun_executor::spawn_blocking(|| std::fs::read_dir(".").map(|d| d.count()).unwrap_or(0))
 ///         .await
 ///         .unwrap()
 /// });

@@ -25,9 +25,9 @@ pub(crate) struct Config {
 /// blocking pool, and what a panicking task does.
 ///
 /// ```
-/// let rt = gorun::Runtime::builder().procs(2).build()?;
+/// let rt = gorun_executor::Runtime::builder().procs(2).build()?;
 /// assert_eq!(rt.procs(), 2);
-/// # Ok::<(), gorun::BuildError>(())
+/// # Ok::<(), gorun_executor::BuildError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct Builder {
@@ -194,10 +194,10 @@ fn default_procs() -> usize {
 /// waits for running blocking closures, and joins every thread.
 ///
 /// ```
-/// let rt = gorun::Runtime::builder().procs(2).build().unwrap();
+/// let rt = gorun_executor::Runtime::builder().procs(2).build().unwrap();
 /// let (a, b) = rt.block_on(async {
-///     let a = gorun::go(async { 1 });
-///     let b = gorun::go(async { 2 });
+///     let a = gorun_executor::go(async { 1 });
+///     let b = gorun_executor::go(async { 2 });
 ///     (a.await.unwrap(), b.await.unwrap())
 /// });
 /// assert_eq!(a + b, 3);
@@ -414,7 +414,7 @@ impl Handle {
         let s = &self.shared;
         RuntimeMetrics {
             num_tasks: s.num_tasks(),
-            spawned: s.metrics.spawned.load(std::sync::atomic::Ordering::Relaxed),
+            spawned: s.owned.spawned(),
             steals: s.metrics.steals.load(std::sync::atomic::Ordering::Relaxed),
             parks: s.idle.parks(),
             global_queue_depth: s.injector.len(),
@@ -430,7 +430,7 @@ impl Handle {
 pub struct RuntimeMetrics {
     /// Live tasks now.
     pub num_tasks: usize,
-    /// Tasks spawned since start (blocking closures not included).
+    /// Tasks spawned since start, blocking closures included.
     pub spawned: usize,
     /// Successful steals from another worker's queue.
     pub steals: usize,

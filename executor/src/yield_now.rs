@@ -8,10 +8,10 @@ use std::task::{Context, Poll};
 /// the others queued there run first (Go's `runtime.Gosched`).
 ///
 /// ```
-/// # let rt = gorun::Runtime::builder().procs(1).build().unwrap();
+/// # let rt = gorun_executor::Runtime::builder().procs(1).build().unwrap();
 /// # rt.block_on(async {
 /// for _ in 0..3 {
-///     gorun::yield_now().await;
+///     gorun_executor::yield_now().await;
 /// }
 /// # });
 /// ```

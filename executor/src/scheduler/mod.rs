@@ -57,7 +57,6 @@ pub(crate) struct Shared {
 /// Counters for `RuntimeMetrics`.
 #[derive(Default)]
 pub(crate) struct Metrics {
-    pub(crate) spawned: AtomicUsize,
     pub(crate) steals: AtomicUsize,
 }
 
@@ -118,8 +117,7 @@ impl Shared {
         F::Output: Send + 'static,
     {
         let (task, notified, raw) = new_task(future, self.clone());
-        self.metrics.spawned.fetch_add(1, Ordering::Relaxed);
-        match self.owned.bind(task) {
+        match self.owned.bind(task, worker::index_on(self)) {
             Ok(()) => worker::schedule(self, notified, false),
             Err(task) => {
                 // The runtime is shutting down: the task never runs.

@@ -16,15 +16,17 @@ use super::raw::Header;
 /// aborted. Dropping it *detaches* the task: it keeps running, as a goroutine does.
 ///
 /// ```
-/// let rt = gorun::Runtime::builder().procs(2).build().unwrap();
+/// let rt = gorun_executor::Runtime::builder().procs(2).build().unwrap();
 /// let sum = rt.block_on(async {
-///     let h = gorun::go(async { 40 + 2 });
+///     let h = gorun_executor::go(async { 40 + 2 });
 ///     h.await.unwrap()
 /// });
 /// assert_eq!(sum, 42);
 /// ```
 pub struct JoinHandle<T> {
     raw: NonNull<Header>,
+    /// The output was returned: it must not be read or dropped again.
+    output_taken: bool,
     _p: PhantomData<T>,
 }
 
@@ -42,6 +44,7 @@ impl<T> JoinHandle<T> {
     pub(crate) unsafe fn from_raw(raw: NonNull<Header>) -> JoinHandle<T> {
         JoinHandle {
             raw,
+            output_taken: false,
             _p: PhantomData,
         }
     }
@@ -82,7 +85,11 @@ fn abort_raw(raw: NonNull<Header>) {
 impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        assert!(
+            !self.output_taken,
+            "JoinHandle polled after it returned the task's output"
+        );
         let coop = std::task::ready!(gorun_coop::poll_proceed(cx));
         let mut ret: Poll<Result<T, JoinError>> = Poll::Pending;
         // SAFETY: `ret` has the type the vtable writes for this task's output `T`.
@@ -94,6 +101,7 @@ impl<T> Future for JoinHandle<T> {
             )
         };
         if ret.is_ready() {
+            self.output_taken = true;
             coop.made_progress();
         }
         ret
@@ -103,7 +111,7 @@ impl<T> Future for JoinHandle<T> {
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         // SAFETY: our reference is handed to the vtable, which releases it.
-        unsafe { (self.header().vtable.drop_join_handle)(self.raw) }
+        unsafe { (self.header().vtable.drop_join_handle)(self.raw, self.output_taken) }
     }
 }
 
@@ -166,8 +174,10 @@ impl fmt::Debug for AbortHandle {
 }
 
 /// Why a task did not return its output: it was aborted, or it panicked.
+///
+/// One pointer wide, so a task's output slot stays small.
 pub struct JoinError {
-    repr: Repr,
+    repr: Box<Repr>,
 }
 
 enum Repr {
@@ -188,7 +198,7 @@ unsafe impl<T: Send> Sync for SyncWrapper<T> {}
 impl JoinError {
     pub(crate) fn cancelled() -> JoinError {
         JoinError {
-            repr: Repr::Cancelled,
+            repr: Box::new(Repr::Cancelled),
         }
     }
 
@@ -198,26 +208,26 @@ impl JoinError {
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned());
         JoinError {
-            repr: Repr::Panic {
+            repr: Box::new(Repr::Panic {
                 payload: SyncWrapper(payload),
                 message,
-            },
+            }),
         }
     }
 
     /// The task was aborted (or the runtime shut down) before it finished.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(*self.repr, Repr::Cancelled)
     }
 
     /// The task panicked.
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic { .. })
+        matches!(*self.repr, Repr::Panic { .. })
     }
 
     /// The panic message, when the payload was a string.
     pub fn panic_message(&self) -> Option<&str> {
-        match &self.repr {
+        match &*self.repr {
             Repr::Panic { message, .. } => message.as_deref(),
             Repr::Cancelled => None,
         }
@@ -234,16 +244,16 @@ impl JoinError {
 
     /// The panic payload, or the error back if the task was cancelled.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send>, JoinError> {
-        match self.repr {
+        match *self.repr {
             Repr::Panic { payload, .. } => Ok(payload.0),
-            repr @ Repr::Cancelled => Err(JoinError { repr }),
+            Repr::Cancelled => Err(self),
         }
     }
 }
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
+        match &*self.repr {
             Repr::Cancelled => f.write_str("task was cancelled"),
             Repr::Panic {
                 message: Some(m), ..
@@ -255,7 +265,7 @@ impl fmt::Display for JoinError {
 
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
+        match &*self.repr {
             Repr::Cancelled => f.write_str("JoinError::Cancelled"),
             Repr::Panic { message, .. } => write!(f, "JoinError::Panic({message:?})"),
         }

@@ -1,18 +1,23 @@
 //! The owned-tasks list: every live task of a runtime, so shutdown can cancel the
 //! idle ones (which no queue holds) and `num_tasks` can count them.
 //!
-//! An intrusive doubly linked list, sharded by task address, each shard behind its
-//! own lock so spawns and completions on different workers rarely meet.
+//! Sharded slabs: each shard is a `Vec` of task pointers behind its own lock, and each
+//! task records its shard and slot in its header (8 bytes, where a doubly linked list
+//! would take 16). Removal is a `swap_remove` that re-points the moved task's slot.
+//! A worker binds the tasks it spawns to its own shards, so a task that completes
+//! where it was spawned takes an uncontended lock.
 //!
 //! # Invariants
-//! - A task's `Pointers` are read or written only under its shard's lock.
-//! - A task is in its shard iff `prev.is_some()` or it is the shard's head.
+//! - A task's slot index is read or written only under its shard's lock; the slot's
+//!   shard number is written once by `bind` and never changes.
+//! - A task is in the list iff its slot index is not `NOT_IN_LIST`, and then
+//!   `shard.tasks[index]` is that task.
 //! - Once `closed` is set (before the shards are drained), no task is inserted: a
 //!   binder checks it under the shard lock.
 
 use std::cell::UnsafeCell;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crossbeam_utils::CachePadded;
@@ -20,30 +25,29 @@ use crossbeam_utils::CachePadded;
 use super::raw::Header;
 use super::Task;
 
-pub(crate) struct Pointers {
-    inner: UnsafeCell<Links>,
+const NOT_IN_LIST: u32 = u32::MAX;
+
+/// Where a task sits in the list; lives in the task header.
+pub(crate) struct Slot {
+    /// Written once by `bind`, before the task is published; read by `remove` to
+    /// find the lock that guards `index`.
+    shard: AtomicU32,
+    index: UnsafeCell<u32>,
 }
 
-#[derive(Clone, Copy)]
-struct Links {
-    prev: Option<NonNull<Header>>,
-    next: Option<NonNull<Header>>,
-}
-
-impl Pointers {
-    pub(crate) fn new() -> Pointers {
-        Pointers {
-            inner: UnsafeCell::new(Links {
-                prev: None,
-                next: None,
-            }),
+impl Slot {
+    pub(crate) fn new() -> Slot {
+        Slot {
+            shard: AtomicU32::new(0),
+            index: UnsafeCell::new(NOT_IN_LIST),
         }
     }
 }
 
 struct Shard {
-    head: Option<NonNull<Header>>,
-    len: usize,
+    tasks: Vec<NonNull<Header>>,
+    /// Tasks ever bound here (a metric, counted under the lock for free).
+    bound: usize,
 }
 
 // SAFETY: the raw pointers are only followed under the shard's lock.
@@ -51,52 +55,68 @@ unsafe impl Send for Shard {}
 
 pub(crate) struct OwnedTasks {
     shards: Box<[CachePadded<Mutex<Shard>>]>,
+    /// Tasks per worker: shards `[w * per_worker, (w + 1) * per_worker)` are worker
+    /// `w`'s; spawns from elsewhere spread over all shards.
+    per_worker: usize,
+    next_remote: AtomicUsize,
     closed: AtomicBool,
 }
 
 /// # Safety
 /// The caller holds the lock of the shard `ptr` belongs to, and `ptr` is live.
-unsafe fn links<'a>(ptr: NonNull<Header>) -> &'a mut Links {
-    // SAFETY: by the caller's contract the links are ours to touch.
-    unsafe { &mut *ptr.as_ref().owned.inner.get() }
+unsafe fn index<'a>(ptr: NonNull<Header>) -> &'a mut u32 {
+    // SAFETY: by the caller's contract the index is ours to touch.
+    unsafe { &mut *ptr.as_ref().owned.index.get() }
+}
+
+fn shard_of(ptr: NonNull<Header>) -> usize {
+    // SAFETY: callers hold a reference to the task.
+    unsafe { ptr.as_ref() }.owned.shard.load(Ordering::Relaxed) as usize
 }
 
 impl OwnedTasks {
     pub(crate) fn new(procs: usize) -> OwnedTasks {
-        let n = (procs * 4).next_power_of_two().max(4);
+        let per_worker = 2;
         OwnedTasks {
-            shards: (0..n)
-                .map(|_| CachePadded::new(Mutex::new(Shard { head: None, len: 0 })))
+            shards: (0..procs * per_worker)
+                .map(|_| {
+                    CachePadded::new(Mutex::new(Shard {
+                        tasks: Vec::new(),
+                        bound: 0,
+                    }))
+                })
                 .collect(),
+            per_worker,
+            next_remote: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
         }
     }
 
-    fn shard(&self, ptr: NonNull<Header>) -> &Mutex<Shard> {
-        let h = (ptr.as_ptr() as usize >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let bits = self.shards.len().trailing_zeros();
-        &self.shards[(h >> (usize::BITS - bits)) & (self.shards.len() - 1)]
+    fn lock(&self, shard: usize) -> std::sync::MutexGuard<'_, Shard> {
+        self.shards[shard].lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Inserts a new task. Fails, returning it, once the list is closed: the caller
-    /// must shut the task down.
-    pub(crate) fn bind(&self, task: Task) -> Result<(), Task> {
+    /// Inserts a new task, into one of `worker`'s shards if it is given. Fails,
+    /// returning the task, once the list is closed: the caller must shut it down.
+    pub(crate) fn bind(&self, task: Task, worker: Option<usize>) -> Result<(), Task> {
         let ptr = task.as_raw();
-        let mut shard = self.shard(ptr).lock().unwrap_or_else(|e| e.into_inner());
+        let shard = match worker {
+            Some(w) => w * self.per_worker + (ptr.as_ptr() as usize >> 6) % self.per_worker,
+            None => self.next_remote.fetch_add(1, Ordering::Relaxed) % self.shards.len(),
+        };
+        let mut s = self.lock(shard);
         if self.closed.load(Ordering::Acquire) {
             return Err(task);
         }
-        // SAFETY: we hold the shard lock and the task is live (we own a reference).
-        unsafe {
-            let l = links(ptr);
-            l.prev = None;
-            l.next = shard.head;
-            if let Some(old) = shard.head {
-                links(old).prev = Some(ptr);
-            }
-        }
-        shard.head = Some(task.into_raw());
-        shard.len += 1;
+        // SAFETY: the task is live (we own a reference).
+        unsafe { ptr.as_ref() }
+            .owned
+            .shard
+            .store(shard as u32, Ordering::Relaxed);
+        // SAFETY: we hold the lock of the shard just recorded.
+        unsafe { *index(ptr) = s.tasks.len() as u32 };
+        s.tasks.push(task.into_raw());
+        s.bound += 1;
         Ok(())
     }
 
@@ -106,33 +126,30 @@ impl OwnedTasks {
     /// # Safety
     /// `ptr` is a live task of this runtime.
     pub(crate) unsafe fn remove(&self, ptr: NonNull<Header>) -> bool {
-        let mut shard = self.shard(ptr).lock().unwrap_or_else(|e| e.into_inner());
+        // The shard never changes after bind, which happened before the task was
+        // published to whoever calls this.
+        let mut s = self.lock(shard_of(ptr));
         // SAFETY: shard lock held; the task is live by the caller's contract.
-        unsafe { Self::unlink(&mut shard, ptr) }
+        unsafe { Self::unlink(&mut s, ptr) }
     }
 
     /// # Safety
     /// The shard lock is held (we have `&mut Shard`) and `ptr` is live.
     unsafe fn unlink(shard: &mut Shard, ptr: NonNull<Header>) -> bool {
-        // SAFETY: see the function contract.
+        // SAFETY: see the function contract; every task in `tasks` is live (the list
+        // holds a reference to each).
         unsafe {
-            let l = *links(ptr);
-            if l.prev.is_none() && shard.head != Some(ptr) {
+            let i = *index(ptr);
+            if i == NOT_IN_LIST {
                 return false;
             }
-            match l.prev {
-                Some(p) => links(p).next = l.next,
-                None => shard.head = l.next,
+            debug_assert_eq!(shard.tasks[i as usize], ptr);
+            shard.tasks.swap_remove(i as usize);
+            if let Some(&moved) = shard.tasks.get(i as usize) {
+                *index(moved) = i;
             }
-            if let Some(n) = l.next {
-                links(n).prev = l.prev;
-            }
-            *links(ptr) = Links {
-                prev: None,
-                next: None,
-            };
+            *index(ptr) = NOT_IN_LIST;
         }
-        shard.len -= 1;
         true
     }
 
@@ -140,15 +157,15 @@ impl OwnedTasks {
     /// marked cancelled and finish on their poller. Safe to call more than once.
     pub(crate) fn close_and_shutdown_all(&self) {
         self.closed.store(true, Ordering::Release);
-        for shard in self.shards.iter() {
+        for shard in 0..self.shards.len() {
             loop {
                 let task = {
-                    let mut s = shard.lock().unwrap_or_else(|e| e.into_inner());
-                    let Some(head) = s.head else { break };
-                    // SAFETY: lock held; `head` is live (the list holds a reference).
-                    unsafe { Self::unlink(&mut s, head) };
+                    let mut s = self.lock(shard);
+                    let Some(&last) = s.tasks.last() else { break };
+                    // SAFETY: lock held; `last` is live (the list holds a reference).
+                    unsafe { Self::unlink(&mut s, last) };
                     // SAFETY: the list's reference moves to this `Task`.
-                    unsafe { Task::from_raw(head) }
+                    unsafe { Task::from_raw(last) }
                 };
                 // Outside the lock: dropping a future may spawn or complete tasks.
                 task.shutdown();
@@ -156,11 +173,15 @@ impl OwnedTasks {
         }
     }
 
+    /// The number of tasks ever bound.
+    pub(crate) fn spawned(&self) -> usize {
+        (0..self.shards.len()).map(|i| self.lock(i).bound).sum()
+    }
+
     /// The number of live tasks.
     pub(crate) fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len)
+        (0..self.shards.len())
+            .map(|i| self.lock(i).tasks.len())
             .sum()
     }
 }

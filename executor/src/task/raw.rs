@@ -5,8 +5,13 @@
 //!
 //! - A `NonNull<Header>` is a pointer to the first field of a `#[repr(C)]` [`Cell`];
 //!   the vtable functions cast it back to the concrete `Cell<F, S>`.
-//! - The stage is touched only by the holder of the run lock (`RUNNING`), or, once
-//!   `COMPLETE`, by the output's owner (see `state.rs`, invariant 3).
+//! - The stage is an untagged union: it holds the future while the task is not
+//!   `COMPLETE` (the run lock's holder drops it just before storing the output), and
+//!   the output from `COMPLETE` until the output's owner (`state.rs`, invariant 3)
+//!   takes or drops it. Only the run lock's holder, then that owner, touch it; the
+//!   `JoinHandle` remembers for itself that it took the output. Every path to the last
+//!   reference goes through completion and then the owner, so a freed cell never
+//!   holds a live future or output.
 //! - The join waker slot follows invariant 4 of `state.rs`.
 //! - Panics in the future's `poll` or `drop`, and in the output's `drop`, are caught
 //!   and never unwind through the scheduler.
@@ -14,13 +19,14 @@
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 
 use super::join::JoinError;
-use super::list::Pointers;
+use super::list::Slot;
 use super::state::{State, TransitionToIdle, TransitionToRunning};
 use super::waker::waker_ref;
 use super::{Notified, Schedule, Task};
@@ -30,11 +36,11 @@ use super::{Notified, Schedule, Task};
 pub(crate) struct Header {
     pub(crate) state: State,
     pub(crate) vtable: &'static Vtable,
-    /// Links in the owned-tasks list; guarded by that list's shard lock.
-    pub(crate) owned: Pointers,
+    /// The task's place in the owned-tasks list.
+    pub(crate) owned: Slot,
 }
 
-// SAFETY: the header's mutable parts are an atomic and list links guarded by the
+// SAFETY: the header's mutable parts are atomics and a list slot guarded by the
 // owned-tasks shard lock; everything else is immutable after creation.
 unsafe impl Send for Header {}
 // SAFETY: as above.
@@ -50,16 +56,17 @@ pub(crate) struct Vtable {
     pub(crate) dealloc: unsafe fn(NonNull<Header>),
     /// Writes `Poll<Result<T, JoinError>>` to `dst` if the output is ready.
     pub(crate) try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
-    /// The `JoinHandle` is gone.
-    pub(crate) drop_join_handle: unsafe fn(NonNull<Header>),
+    /// The `JoinHandle` is gone; the flag says whether it took the output.
+    pub(crate) drop_join_handle: unsafe fn(NonNull<Header>, bool),
     /// Cancels the task if idle (runtime shutdown).
     pub(crate) shutdown: unsafe fn(NonNull<Header>),
 }
 
-pub(crate) enum Stage<F: Future> {
-    Running(F),
-    Finished(Result<F::Output, JoinError>),
-    Consumed,
+/// The future, then its output; which one is live follows from the state word
+/// (see the ground rules above).
+union Stage<F: Future> {
+    future: ManuallyDrop<F>,
+    output: ManuallyDrop<Result<F::Output, JoinError>>,
 }
 
 #[repr(C)]
@@ -92,11 +99,13 @@ where
             header: Header {
                 state: State::new(),
                 vtable: &Self::VTABLE,
-                owned: Pointers::new(),
+                owned: Slot::new(),
             },
             scheduler,
             join_waker: UnsafeCell::new(None),
-            stage: UnsafeCell::new(Stage::Running(future)),
+            stage: UnsafeCell::new(Stage {
+                future: ManuallyDrop::new(future),
+            }),
         });
         NonNull::from(Box::leak(cell)).cast()
     }
@@ -123,19 +132,37 @@ unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
     drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
 }
 
-/// Replaces the stage, catching a panic from dropping the old one.
+/// Drops the future, catching a panic from its destructor.
 ///
 /// # Safety
-/// The caller has exclusive access to the stage (holds the run lock, or owns the
-/// completed output).
-unsafe fn set_stage<F: Future, S>(
-    cell: &Cell<F, S>,
-    stage: Stage<F>,
-) -> Option<Box<dyn Any + Send>> {
-    // SAFETY: exclusive access, by the caller's contract.
-    let slot = unsafe { &mut *cell.stage.get() };
-    let old = std::mem::replace(slot, stage);
-    catch_unwind(AssertUnwindSafe(move || drop(old))).err()
+/// The caller holds the run lock and the future is live; it is not afterwards.
+unsafe fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Option<Box<dyn Any + Send>> {
+    // SAFETY: by the caller's contract the future is live and ours.
+    let future = unsafe { &mut (*cell.stage.get()).future };
+    // SAFETY: dropped once; it is never touched again (a panic mid-drop counts as
+    // dropped, as for any value whose destructor panics).
+    catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(future) })).err()
+}
+
+/// Stores the output.
+///
+/// # Safety
+/// The caller holds the run lock and the future was dropped.
+unsafe fn store_output<F: Future, S>(cell: &Cell<F, S>, out: Result<F::Output, JoinError>) {
+    // SAFETY: exclusive access by the caller's contract; writing a `ManuallyDrop`
+    // union field drops nothing.
+    unsafe { (*cell.stage.get()).output = ManuallyDrop::new(out) };
+}
+
+/// Drops the output, catching a panic from its destructor.
+///
+/// # Safety
+/// The caller owns the live output (invariant 3 of `state.rs`); it is not afterwards.
+unsafe fn drop_output<F: Future, S>(cell: &Cell<F, S>) {
+    // SAFETY: by the caller's contract the output is live and ours.
+    let output = unsafe { &mut (*cell.stage.get()).output };
+    // SAFETY: dropped once and never touched again.
+    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(output) }));
 }
 
 unsafe fn poll<F, S>(ptr: NonNull<Header>)
@@ -163,14 +190,9 @@ where
     let waker = unsafe { waker_ref(ptr) };
     let mut cx = Context::from_waker(&waker);
     let res = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: we hold the run lock, so the stage is ours; the future is never
-        // moved out of the cell while it is `Running` (it is pinned in the heap).
-        let stage = unsafe { &mut *cell.stage.get() };
-        let Stage::Running(fut) = stage else {
-            unreachable!("polled a task whose future is gone")
-        };
-        // SAFETY: see above: the cell is heap-allocated and never moved.
-        let fut = unsafe { Pin::new_unchecked(fut) };
+        // SAFETY: we hold the run lock and the task is not complete, so the future
+        // is live and ours; it is never moved out of the heap cell (it is pinned).
+        let fut = unsafe { Pin::new_unchecked(&mut *(*cell.stage.get()).future) };
         gorun_coop::budget(|| fut.poll(&mut cx))
     }));
     let output = match res {
@@ -199,12 +221,15 @@ where
     };
     // SAFETY: we hold the run lock. The future is dropped first, then the output stored.
     unsafe {
-        let drop_panic = set_stage(cell, Stage::Consumed);
+        let drop_panic = drop_future(cell);
         let output = match (output, drop_panic) {
-            (Ok(_), Some(p)) => Err(JoinError::panic(p)),
+            (Ok(out), Some(p)) => {
+                drop(out);
+                Err(JoinError::panic(p))
+            }
             (out, _) => out,
         };
-        set_stage(cell, Stage::Finished(output));
+        store_output(cell, output);
         complete::<F, S>(ptr);
     }
 }
@@ -223,11 +248,11 @@ where
     // SAFETY: the caller holds a reference and the run lock.
     unsafe {
         let cell = cell::<F, S>(ptr);
-        let err = match set_stage(cell, Stage::Consumed) {
+        let err = match drop_future(cell) {
             Some(p) => JoinError::panic(p),
             None => JoinError::cancelled(),
         };
-        set_stage(cell, Stage::Finished(Err(err)));
+        store_output(cell, Err(err));
         complete::<F, S>(ptr);
     }
 }
@@ -236,7 +261,7 @@ where
 /// running and list references.
 ///
 /// # Safety
-/// The caller holds the run lock and the running reference; the stage is `Finished`.
+/// The caller holds the run lock and the running reference; the output is stored.
 unsafe fn complete<F, S>(ptr: NonNull<Header>)
 where
     F: Future + Send + 'static,
@@ -253,7 +278,7 @@ where
     if !snapshot.is_join_interested() {
         // Nobody will read the output: it is ours to drop (invariant 3).
         // SAFETY: we own the completed output.
-        unsafe { set_stage(cell, Stage::Consumed) };
+        unsafe { drop_output(cell) };
     } else if snapshot.is_join_waker_set() {
         // SAFETY: JOIN_WAKER is set, so the slot is ours (invariant 4).
         let waker = unsafe { &*cell.join_waker.get() };
@@ -287,11 +312,9 @@ where
     if !unsafe { can_read_output(&cell.header, &cell.join_waker, waker) } {
         return;
     }
-    // SAFETY: COMPLETE is set and the handle has join interest: the output is ours.
-    let stage = unsafe { std::mem::replace(&mut *cell.stage.get(), Stage::Consumed) };
-    let Stage::Finished(out) = stage else {
-        panic!("JoinHandle polled after it returned the output")
-    };
+    // SAFETY: COMPLETE is set and the handle has join interest: the output is ours,
+    // and the handle has not taken it yet (it checks that before calling us).
+    let out = unsafe { ManuallyDrop::take(&mut (*cell.stage.get()).output) };
     // SAFETY: the caller passes a `*mut Poll<Result<F::Output, JoinError>>`.
     unsafe { *dst.cast::<Poll<Result<F::Output, JoinError>>>() = Poll::Ready(out) };
 }
@@ -353,7 +376,7 @@ unsafe fn set_join_waker(
     res
 }
 
-unsafe fn drop_join_handle<F, S>(ptr: NonNull<Header>)
+unsafe fn drop_join_handle<F, S>(ptr: NonNull<Header>, output_taken: bool)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -361,10 +384,10 @@ where
 {
     // SAFETY: the handle's reference keeps the cell alive.
     let cell = unsafe { cell::<F, S>(ptr) };
-    let (drop_output, drop_waker) = cell.header.state.transition_to_join_handle_dropped();
-    if drop_output {
+    let (owns_output, drop_waker) = cell.header.state.transition_to_join_handle_dropped();
+    if owns_output && !output_taken {
         // SAFETY: complete with no more join interest: the output is ours.
-        unsafe { set_stage(cell, Stage::Consumed) };
+        unsafe { drop_output(cell) };
     }
     if drop_waker {
         // SAFETY: JOIN_WAKER unset: the slot is ours.
@@ -404,4 +427,22 @@ where
     let ptr = Cell::<F, S>::allocate(future, scheduler);
     // SAFETY: the three initial references are split among the three values.
     unsafe { (Task::from_raw(ptr), Notified::from_raw(ptr), ptr) }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// The per-task overhead beyond the future: the target is at most 64 bytes
+    /// (tokio's cell is 128 bytes for an empty future, async-task's 56).
+    #[test]
+    fn task_overhead_is_at_most_64_bytes() {
+        type Empty = std::future::Ready<()>;
+        let cell = std::mem::size_of::<Cell<Empty, std::sync::Arc<()>>>();
+        assert_eq!(cell, 56, "cell for an empty future");
+        // A future of 1 KiB costs 1 KiB plus the same 48 bytes of fixed fields.
+        type Big = std::future::Ready<[u64; 128]>;
+        let big = std::mem::size_of::<Cell<Big, std::sync::Arc<()>>>();
+        assert!(big - std::mem::size_of::<Big>() <= 64, "{big}");
+    }
 }
