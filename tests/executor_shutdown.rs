@@ -85,6 +85,18 @@ fn dropping_the_runtime_from_inside_a_task_does_not_deadlock() {
 }
 
 #[test]
+fn dropping_the_runtime_from_a_blocking_closure_does_not_deadlock() {
+    let rt = Runtime::builder().procs(2).build().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let h = rt.handle().clone();
+    h.spawn_blocking(move || {
+        drop(rt);
+        tx.send(()).unwrap();
+    });
+    rx.recv_timeout(Duration::from_secs(10)).unwrap();
+}
+
+#[test]
 fn worker_threads_are_joined() {
     fn count_threads(prefix: &str) -> usize {
         std::fs::read_dir("/proc/self/task")

@@ -152,6 +152,7 @@ impl BlockingPool {
 
     fn run_thread(&self, shared: &Arc<Shared>) {
         let _current = crate::context::set_current(shared);
+        crate::context::set_owner(shared);
         let mut st = self.lock();
         loop {
             if let Some(task) = st.queue.pop_front() {

@@ -10,6 +10,19 @@ use crate::scheduler::Shared;
 thread_local! {
     static CURRENT: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
     static IN_RUNTIME: Cell<bool> = const { Cell::new(false) };
+    /// The runtime this thread belongs to (a worker or blocking-pool thread), by address.
+    static OWNER: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Marks this thread as one of `shared`'s own threads, for its whole life.
+pub(crate) fn set_owner(shared: &Arc<Shared>) {
+    OWNER.with(|o| o.set(Arc::as_ptr(shared) as usize));
+}
+
+/// Whether this thread is one of `shared`'s workers or blocking threads (which a
+/// shutdown must not wait for).
+pub(crate) fn is_own_thread(shared: &Arc<Shared>) -> bool {
+    OWNER.try_with(|o| o.get()).unwrap_or(0) == Arc::as_ptr(shared) as usize
 }
 
 /// Runs `f` with the current runtime, if any.
@@ -73,6 +86,7 @@ pub(crate) fn enter_runtime(handle: &Arc<Shared>) -> RuntimeGuard {
 }
 
 pub(crate) fn enter_worker(handle: &Arc<Shared>) -> RuntimeGuard {
+    set_owner(handle);
     enter_runtime(handle)
 }
 

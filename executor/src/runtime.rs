@@ -298,12 +298,16 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         let shared = &self.handle.shared;
         shared.begin_shutdown();
+        if context::is_own_thread(shared) {
+            // Dropped by one of its own tasks or blocking closures: joining would wait
+            // on ourselves. The workers exit on their own, and the last one out
+            // finishes the shutdown.
+            return;
+        }
         let threads =
             std::mem::take(&mut *shared.threads.lock().unwrap_or_else(|e| e.into_inner()));
         let me = std::thread::current().id();
         for t in threads {
-            // A task dropping its own runtime cannot join its own thread; that worker
-            // exits when the task returns, and the last worker out finishes shutdown.
             if t.thread().id() != me {
                 let _ = t.join();
             }
