@@ -124,6 +124,8 @@ struct Order {
 
 impl Order {
     fn new(n: usize, biased: bool) -> Self {
+        // loom models must be deterministic: no randomness there.
+        let biased = biased || cfg!(loom);
         let mut o = Order {
             small: [0; 64],
             large: Vec::new(),

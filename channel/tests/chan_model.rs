@@ -198,7 +198,10 @@ fn run(cap: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         let real = f.as_mut().poll(&mut cx);
                         match m.slots[i].clone() {
                             MSlot::SendDone(r) => {
-                                prop_assert_eq!(real, Poll::Ready(r.map_err(gorun_channel::SendError)));
+                                prop_assert_eq!(
+                                    real,
+                                    Poll::Ready(r.map_err(gorun_channel::SendError))
+                                );
                                 true
                             }
                             _ => {
