@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::Waker;
 
 use crate::chan::{Chan, TryRecv, TrySend};
-use crate::error::{SendError, TryRecvError, TrySendError};
+use crate::error::{TryRecvError, TrySendError};
 use crate::future::{RecvFuture, SendFuture};
 use crate::loom::{Arc, Ordering};
 use crate::op::RecvOp;
@@ -96,7 +96,7 @@ impl<T> Sender<T> {
 
     /// Sends from a plain thread, blocking it (not for use inside async code).
     #[cfg(not(loom))]
-    pub fn send_blocking(&self, value: T) -> Result<(), SendError<T>> {
+    pub fn send_blocking(&self, value: T) -> Result<(), crate::SendError<T>> {
         crate::blocking::block_on(self.send(value))
     }
 

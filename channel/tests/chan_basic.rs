@@ -1,4 +1,5 @@
 //! Channel semantics on `futures::executor` and by manual polling.
+#![cfg(not(loom))]
 
 use std::future::Future;
 use std::pin::{pin, Pin};

@@ -1,5 +1,6 @@
 //! Deterministic cancellation: every await point of send, recv and select,
 //! dropped, over cap 0 and buffered channels. Nothing is lost or duplicated.
+#![cfg(not(loom))]
 
 use std::future::{Future, IntoFuture};
 use std::pin::{pin, Pin};

@@ -1,6 +1,7 @@
 //! proptest: random operation sequences on one channel, with pending send and
 //! recv futures held in slots, polled and dropped at random, checked step by step
 //! against a sequential model of Go's hchan plus gorun's re-delivery rule.
+#![cfg(not(loom))]
 
 use std::collections::VecDeque;
 use std::future::Future;

@@ -1,5 +1,6 @@
 //! Select semantics: fairness, bias, default, closed channels, futures as cases,
 //! and the low-level array form used by `select!`.
+#![cfg(not(loom))]
 
 use std::future::{Future, IntoFuture};
 use std::pin::pin;

@@ -3,6 +3,7 @@
 //! polls, over cap 0, 1 and 64. Every message is accounted for exactly once: each
 //! is dropped exactly once, received at most once, and received if its send
 //! reported success.
+#![cfg(not(loom))]
 
 use std::future::{poll_fn, Future, IntoFuture};
 use std::pin::pin;
@@ -134,7 +135,7 @@ fn run(cap: usize, producers: usize, consumers: usize, per: usize, seed: u64) {
         let mut tasks = Vec::new();
         for c in 0..consumers {
             tasks.push(tokio::spawn(consumer(
-                seed ^ (c as u64 + 1) * 0x9E37_79B9,
+                seed ^ ((c as u64 + 1) * 0x9E37_79B9),
                 ra.clone(),
                 rb.clone(),
             )));
@@ -144,7 +145,7 @@ fn run(cap: usize, producers: usize, consumers: usize, per: usize, seed: u64) {
             tasks.push(tokio::spawn(producer(
                 p * per,
                 per,
-                seed ^ (p as u64 + 7) * 0x85EB_CA6B,
+                seed ^ ((p as u64 + 7) * 0x85EB_CA6B),
                 ta.clone(),
                 tb.clone(),
                 ledger.clone(),
