@@ -32,10 +32,27 @@
 
 pub use gorun_executor::{
     go, num_tasks, procs, spawn, spawn_blocking, yield_now, AbortHandle, BuildError, Builder,
-    EnterGuard, Handle, JoinError, JoinHandle, Runtime, RuntimeMetrics, TryCurrentError,
+    EnterGuard, Handle, JoinError, JoinHandle, Runtime, RuntimeMetrics, TaskDump, TaskInfo,
+    TaskState, TryCurrentError,
 };
 
 /// Cooperative scheduling: the budget every gorun resource charges.
 pub mod coop {
     pub use gorun_coop::{consume_budget, has_budget_remaining, unconstrained};
 }
+
+// --- gorun-channel re-exports (channel/, issue 3) ---
+#[doc(inline)]
+pub use gorun_channel::{
+    chan, Receiver, RecvFuture, Select, Selected, SendError, SendFuture, Sender, TryRecvError,
+    TrySendError,
+};
+
+/// Channel internals used by the `select!` macro. Not a stable API.
+#[doc(hidden)]
+pub use gorun_channel::__private as __chan_private;
+// --- end gorun-channel re-exports ---
+
+/// What the macros expand to. Not a public API: it may change without notice.
+#[doc(hidden)]
+pub mod __private;

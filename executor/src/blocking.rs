@@ -15,6 +15,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -101,13 +102,21 @@ impl BlockingPool {
         self.running.load(Ordering::SeqCst)
     }
 
-    pub(crate) fn spawn<F, R>(&self, shared: &Arc<Shared>, f: F) -> JoinHandle<R>
+    pub(crate) fn spawn<F, R>(
+        &self,
+        shared: &Arc<Shared>,
+        f: F,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let (task, notified, raw) =
-            new_task(BlockingTask(Some(f)), BlockingSchedule(shared.clone()));
+        let (task, notified, raw) = new_task(
+            BlockingTask(Some(f)),
+            BlockingSchedule(shared.clone()),
+            location,
+        );
         match shared.owned.bind(task, None) {
             Ok(()) => self.push(shared, notified),
             Err(task) => {

@@ -22,6 +22,7 @@ mod block_on;
 mod blocking;
 mod context;
 mod driver;
+mod dump;
 mod loom;
 mod runtime;
 mod scheduler;
@@ -30,6 +31,7 @@ mod yield_now;
 
 use std::future::Future;
 
+pub use dump::{TaskDump, TaskInfo, TaskState};
 pub use runtime::{
     BuildError, Builder, EnterGuard, Handle, Runtime, RuntimeMetrics, TryCurrentError,
 };
@@ -55,7 +57,8 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    runtime::with_current_or_global(|shared| shared.spawn(fut))
+    let location = std::panic::Location::caller();
+    runtime::with_current_or_global(|shared| shared.spawn(fut, location))
 }
 
 /// The tokio-style name of [`go`].
@@ -81,12 +84,14 @@ where
 /// });
 /// assert!(n > 0);
 /// ```
+#[track_caller]
 pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
 where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    runtime::with_current_or_global(|shared| shared.blocking.spawn(shared, f))
+    let location = std::panic::Location::caller();
+    runtime::with_current_or_global(|shared| shared.blocking.spawn(shared, f, location))
 }
 
 /// The number of live tasks on the current runtime (Go's `runtime.NumGoroutine`);

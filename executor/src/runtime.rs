@@ -275,6 +275,7 @@ impl Runtime {
 
     /// Runs a blocking closure on the blocking pool. See
     /// [`spawn_blocking`](crate::spawn_blocking).
+    #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
@@ -391,16 +392,35 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.shared.spawn(fut)
+        self.shared.spawn(fut, std::panic::Location::caller())
     }
 
     /// Runs a blocking closure on this runtime's blocking pool.
+    #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.shared.blocking.spawn(&self.shared, f)
+        self.shared
+            .blocking
+            .spawn(&self.shared, f, std::panic::Location::caller())
+    }
+
+    /// Every live task: where it was spawned and what it is doing, like Go's
+    /// goroutine dump (`/debug/pprof/goroutine?debug=2`).
+    ///
+    /// ```
+    /// let rt = gorun_executor::Runtime::builder().procs(1).build().unwrap();
+    /// let h = rt.spawn(std::future::pending::<()>());
+    /// let dump = rt.handle().dump();
+    /// assert_eq!(dump.tasks.len(), 1);
+    /// assert!(dump.tasks[0].location.file().ends_with(".rs"));
+    /// println!("{dump}");
+    /// # h.abort();
+    /// ```
+    pub fn dump(&self) -> crate::dump::TaskDump {
+        crate::dump::collect(&self.shared)
     }
 
     /// The number of live tasks, blocking closures included.

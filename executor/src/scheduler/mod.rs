@@ -20,6 +20,7 @@ mod worker;
 
 use std::any::Any;
 use std::future::Future;
+use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -111,12 +112,16 @@ impl Shared {
         (shared, locals)
     }
 
-    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(
+        self: &Arc<Self>,
+        future: F,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (task, notified, raw) = new_task(future, self.clone());
+        let (task, notified, raw) = new_task(future, self.clone(), location);
         match self.owned.bind(task, worker::index_on(self)) {
             Ok(()) => worker::schedule(self, notified, false),
             Err(task) => {

@@ -173,6 +173,18 @@ impl OwnedTasks {
         }
     }
 
+    /// Calls `f` on every task in the list, under its shard's lock (so `f` must not
+    /// spawn, complete or drop tasks).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
+        for i in 0..self.shards.len() {
+            let s = self.lock(i);
+            for t in &s.tasks {
+                // SAFETY: the list holds a reference to every task in it.
+                f(unsafe { t.as_ref() });
+            }
+        }
+    }
+
     /// The number of tasks ever bound.
     pub(crate) fn spawned(&self) -> usize {
         (0..self.shards.len()).map(|i| self.lock(i).bound).sum()

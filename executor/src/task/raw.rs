@@ -20,6 +20,7 @@ use std::any::Any;
 use std::cell::UnsafeCell;
 use std::future::Future;
 use std::mem::ManuallyDrop;
+use std::panic::Location;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
@@ -38,6 +39,8 @@ pub(crate) struct Header {
     pub(crate) vtable: &'static Vtable,
     /// The task's place in the owned-tasks list.
     pub(crate) owned: Slot,
+    /// Where `go`/`spawn` was called, for task dumps and leak reports.
+    pub(crate) location: &'static Location<'static>,
 }
 
 // SAFETY: the header's mutable parts are atomics and a list slot guarded by the
@@ -94,12 +97,17 @@ where
 
     /// Allocates the cell; the caller receives the initial three references
     /// (owned list, first `Notified`, `JoinHandle`).
-    pub(crate) fn allocate(future: F, scheduler: S) -> NonNull<Header> {
+    pub(crate) fn allocate(
+        future: F,
+        scheduler: S,
+        location: &'static Location<'static>,
+    ) -> NonNull<Header> {
         let cell = Box::new(Cell {
             header: Header {
                 state: State::new(),
                 vtable: &Self::VTABLE,
                 owned: Slot::new(),
+                location,
             },
             scheduler,
             join_waker: UnsafeCell::new(None),
@@ -418,13 +426,17 @@ where
 
 /// Creates a task: the owned-list `Task`, the first `Notified` and the `JoinHandle`'s
 /// raw pointer, which together hold the three initial references.
-pub(crate) fn new_task<F, S>(future: F, scheduler: S) -> (Task, Notified, NonNull<Header>)
+pub(crate) fn new_task<F, S>(
+    future: F,
+    scheduler: S,
+    location: &'static Location<'static>,
+) -> (Task, Notified, NonNull<Header>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let ptr = Cell::<F, S>::allocate(future, scheduler);
+    let ptr = Cell::<F, S>::allocate(future, scheduler, location);
     // SAFETY: the three initial references are split among the three values.
     unsafe { (Task::from_raw(ptr), Notified::from_raw(ptr), ptr) }
 }
@@ -439,8 +451,8 @@ mod tests {
     fn task_overhead_is_at_most_64_bytes() {
         type Empty = std::future::Ready<()>;
         let cell = std::mem::size_of::<Cell<Empty, std::sync::Arc<()>>>();
-        assert_eq!(cell, 56, "cell for an empty future");
-        // A future of 1 KiB costs 1 KiB plus the same 48 bytes of fixed fields.
+        assert_eq!(cell, 64, "cell for an empty future");
+        // A future of 1 KiB costs 1 KiB plus the same 56 bytes of fixed fields.
         type Big = std::future::Ready<[u64; 128]>;
         let big = std::mem::size_of::<Cell<Big, std::sync::Arc<()>>>();
         assert!(big - std::mem::size_of::<Big>() <= 64, "{big}");
