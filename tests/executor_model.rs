@@ -99,7 +99,12 @@ proptest! {
                 let d = Count(d.clone());
                 let h = if s.nested {
                     // Spawned from a child task: exercises spawns from other workers.
-                    gorun::go(async move { gorun::go(run_body(i, body, d)) }).await.unwrap()
+                    {
+                        // The child spawns the task and hands its JoinHandle back.
+                        #[allow(clippy::async_yields_async)]
+                        let inner = async move { gorun::go(run_body(i, body, d)) };
+                        gorun::go(inner).await.unwrap()
+                    }
                 } else {
                     gorun::go(run_body(i, body, d))
                 };
