@@ -88,8 +88,9 @@ fn ping_pong_pair_cannot_starve_the_queue() {
     let mut t = slot.turn.lock().unwrap();
     let ws = (t.1.take(), t.2.take());
     drop(t);
-    ws.0.map(|w| w.wake());
-    ws.1.map(|w| w.wake());
+    for w in [ws.0, ws.1].into_iter().flatten() {
+        w.wake();
+    }
 }
 
 /// A task in a tight loop that only uses gorun resources (here: the budget hook)
