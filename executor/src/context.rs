@@ -37,9 +37,10 @@ where
     }
 }
 
-/// Makes `handle` current on this thread until the guard drops.
+/// Makes `handle` (and its timer driver) current on this thread until the guard drops.
 pub(crate) struct SetCurrentGuard {
     prev: Option<Arc<Shared>>,
+    _timer: gorun_timer::EnterGuard,
 }
 
 impl Drop for SetCurrentGuard {
@@ -51,13 +52,15 @@ impl Drop for SetCurrentGuard {
 
 pub(crate) fn set_current(handle: &Arc<Shared>) -> SetCurrentGuard {
     let prev = CURRENT.with(|c| c.borrow_mut().replace(handle.clone()));
-    SetCurrentGuard { prev }
+    SetCurrentGuard {
+        prev,
+        _timer: handle.driver.timer.enter(),
+    }
 }
 
 /// Marks this thread as driving a runtime (a worker, or inside `block_on`).
 pub(crate) struct RuntimeGuard {
     _current: SetCurrentGuard,
-    _timer: gorun_timer_guard::Guard,
 }
 
 impl Drop for RuntimeGuard {
@@ -81,7 +84,6 @@ pub(crate) fn enter_runtime(handle: &Arc<Shared>) -> RuntimeGuard {
     }
     RuntimeGuard {
         _current: set_current(handle),
-        _timer: gorun_timer_guard::enter(handle),
     }
 }
 
@@ -90,11 +92,3 @@ pub(crate) fn enter_worker(handle: &Arc<Shared>) -> RuntimeGuard {
     enter_runtime(handle)
 }
 
-/// Placeholder until the timer wheel is wired in: entering the runtime's timer.
-mod gorun_timer_guard {
-    use super::*;
-    pub(crate) struct Guard;
-    pub(crate) fn enter(_handle: &Arc<Shared>) -> Guard {
-        Guard
-    }
-}

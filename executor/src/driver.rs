@@ -4,8 +4,8 @@
 //! next timer deadline at most and then fires due timers, while the other idle workers
 //! sleep on their condvars (Go's `findrunnable`: one M blocks in netpoll with the
 //! timer's timeout). Busy workers poll it without blocking every 61 ticks, so timers
-//! fire even when no worker ever idles. The timer wheel plugs in here (and the I/O
-//! reactor will: its `poll(timeout)` replaces the condvar sleep).
+//! fire even when no worker ever idles. The I/O reactor will plug in here too: its
+//! `poll(timeout)` replaces the condvar sleep.
 //!
 //! # Invariants
 //! - `owner` is set before the timeout is computed and cleared after waking, so an
@@ -14,7 +14,6 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::scheduler::Parker;
 
@@ -24,42 +23,25 @@ pub(crate) struct Driver {
     locked: AtomicBool,
     owner: Arc<AtomicUsize>,
     parkers: Arc<[Parker]>,
-    timer: Timer,
-}
-
-/// The timer wheel's side of the driver.
-struct Timer {
-    paused: AtomicBool,
-}
-
-impl Timer {
-    fn new(start_paused: bool) -> Timer {
-        Timer {
-            paused: AtomicBool::new(start_paused),
-        }
-    }
-    fn next_timeout(&self) -> Option<Duration> {
-        None
-    }
-    fn process(&self) -> usize {
-        0
-    }
-    fn is_paused(&self) -> bool {
-        self.paused.load(Relaxed)
-    }
-    fn advance_to_next(&self) -> bool {
-        false
-    }
-    fn shutdown(&self) {}
+    pub(crate) timer: gorun_timer::Driver,
 }
 
 impl Driver {
     pub(crate) fn new(parkers: Arc<[Parker]>, start_paused: bool) -> Driver {
+        let owner = Arc::new(AtomicUsize::new(NO_OWNER));
+        let (o, p) = (owner.clone(), parkers.clone());
+        // A timer armed earlier than every other interrupts the worker sleeping in
+        // the driver, which re-parks with the new timeout. The parker keeps the
+        // token if that worker has not gone to sleep yet.
+        let timer = gorun_timer::Driver::new(Arc::new(move || unpark_owner(&o, &p)));
+        if start_paused {
+            timer.pause();
+        }
         Driver {
             locked: AtomicBool::new(false),
-            owner: Arc::new(AtomicUsize::new(NO_OWNER)),
+            owner,
             parkers,
-            timer: Timer::new(start_paused),
+            timer,
         }
     }
 

@@ -177,6 +177,14 @@ impl Builder {
             start_paused: self.start_paused,
         };
         let (shared, locals) = Shared::new(config);
+        // `after_func` runs its function as a task of this runtime. A weak reference:
+        // the driver lives inside the runtime it would otherwise keep alive.
+        let weak = Arc::downgrade(&shared);
+        shared.driver.timer.set_spawner(Arc::new(move |fut| {
+            if let Some(shared) = weak.upgrade() {
+                drop(shared.spawn(fut, std::panic::Location::caller()));
+            }
+        }));
         scheduler::start(&shared, locals).map_err(BuildError::Spawn)?;
         Ok(Runtime {
             handle: Handle { shared },
