@@ -75,13 +75,16 @@ impl Clock {
     /// The tick at which `deadline` is reached, rounded *up* so a timer never fires
     /// early; [`NEVER`] if it is too far to represent.
     pub(crate) fn tick_for(&self, deadline: StdInstant) -> u64 {
-        let since = deadline.saturating_duration_since(self.origin).as_nanos();
-        let ticks = since.div_ceil(NANOS_PER_TICK as u128);
+        let since = deadline.saturating_duration_since(self.origin);
+        // u64 arithmetic (a u128 division costs more than the rest of arming a timer).
+        let (secs, nanos) = (since.as_secs(), since.subsec_nanos() as u64);
+        let ms = secs
+            .checked_mul(1000)
+            .and_then(|ms| ms.checked_add(nanos.div_ceil(NANOS_PER_TICK)));
         // Beyond 2^62 ms (~146 million years) is "never": no overflow anywhere below.
-        if ticks >= 1 << 62 {
-            NEVER
-        } else {
-            ticks as u64
+        match ms {
+            Some(ticks) if ticks < 1 << 62 => ticks,
+            _ => NEVER,
         }
     }
 

@@ -356,17 +356,10 @@ impl Driver {
         match entry.state() {
             FIRED => return Poll::Ready(()),
             SHUTDOWN => return Poll::Pending,
-            UNREGISTERED => {
-                if when == NEVER || self.is_shutdown() {
-                    return Poll::Pending;
-                }
-                if when <= self.inner.clock.now_tick() {
-                    // Not linked, so the state is the owner's to set (ground rule 1's
-                    // exception for unregistered entries).
-                    entry.set_state(FIRED);
-                    return Poll::Ready(());
-                }
-            }
+            // No clock read here: arming compares with the wheel's `elapsed` (a deadline
+            // between it and now fires on the next `process`, at most a tick later).
+            // A zero-duration sleep is created already fired.
+            UNREGISTERED if when == NEVER => return Poll::Pending,
             _ => {}
         }
         let mut wheel = self.lock();

@@ -31,7 +31,13 @@ pub fn sleep(duration: Duration) -> Sleep {
     with_current(|driver| {
         let now = driver.now();
         match now.checked_add(duration) {
-            Some(deadline) => Sleep::with_driver(driver.clone(), deadline),
+            Some(deadline) => {
+                let sleep = Sleep::with_driver(driver.clone(), deadline);
+                if duration.is_zero() {
+                    sleep.entry.set_state(FIRED); // not linked: ours to set
+                }
+                sleep
+            }
             None => Sleep::never(driver.clone(), now),
         }
     })

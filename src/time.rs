@@ -1,0 +1,41 @@
+//! Time: Go's `time` package and tokio's `time` module, on gorun's timer wheel.
+//!
+//! | Go | gorun |
+//! |---|---|
+//! | `time.Sleep(d)` | [`sleep`]`(d).await` |
+//! | `time.After(d)` (in `select`) | [`after`]`(d)`: a channel receiving the instant once |
+//! | `time.NewTimer(d)`, `t.Stop()`, `t.Reset(d)` | [`Timer::new`], [`Timer::stop`], [`Timer::reset`] (Go 1.23 semantics: no stale value) |
+//! | `time.NewTicker(d)`, `time.Tick(d)` | [`Ticker::new`], [`tick`] (one buffered tick, the rest dropped) |
+//! | `time.AfterFunc(d, f)` | [`after_func`]`(d, f)`: runs `f` as a new task |
+//! | `context.WithTimeout` for one call | [`timeout`]`(d, fut).await` → `Result<T, Elapsed>` |
+//!
+//! For tokio users: [`sleep_until`], [`timeout_at`], [`interval`] with a documented
+//! [`MissedTickBehavior`], and a paused clock for tests: [`pause`], [`advance`],
+//! [`resume`]; on a runtime built with `start_paused(true)`, the clock jumps to the next
+//! deadline whenever every task is idle, so a test of a one-hour timeout runs in
+//! milliseconds. [`Instant::now`] reads that clock.
+//!
+//! Timers live in a hierarchical timing wheel (6 levels × 64 slots at 1 ms): arming,
+//! cancelling and firing are O(1), a [`Sleep`] allocates nothing, a timer never fires
+//! early and fires within about a millisecond of its deadline.
+//!
+//! ```
+//! use std::time::Duration;
+//! use gorun::time::{sleep, timeout};
+//!
+//! # futures::executor::block_on(async {
+//! sleep(Duration::from_millis(1)).await;
+//! let r = timeout(Duration::from_millis(1), std::future::pending::<()>()).await;
+//! assert!(r.is_err());
+//! # });
+//! ```
+
+pub use gorun_timer::{
+    advance, after, after_func, interval, interval_at, pause, resume, sleep, sleep_until, tick,
+    timeout, timeout_at, AfterFunc, Elapsed, Instant, Interval, MissedTickBehavior, Sleep, Ticker,
+    Timeout, Timer,
+};
+
+/// The timer driver, for executors; gorun's runtime creates and drives one.
+#[doc(hidden)]
+pub use gorun_timer::{Driver, EnterGuard, Spawner};
