@@ -36,6 +36,8 @@ pub use gorun_executor::{
     TaskState, TryCurrentError,
 };
 
+pub mod time;
+
 /// Cooperative scheduling: the budget every gorun resource charges.
 pub mod coop {
     pub use gorun_coop::{consume_budget, has_budget_remaining, unconstrained};
@@ -52,6 +54,9 @@ pub use gorun_channel::{
 #[doc(hidden)]
 pub use gorun_channel::__private as __chan_private;
 // --- end gorun-channel re-exports ---
+
+// --- gorun-macros re-exports (select-macro/, issue 5) ---
+pub use gorun_macros::{main, select, test};
 
 /// What the macros expand to. Not a public API: it may change without notice.
 #[doc(hidden)]

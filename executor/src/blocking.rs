@@ -169,6 +169,10 @@ impl BlockingPool {
                 drop(st);
                 task.run();
                 self.running.fetch_sub(1, Ordering::SeqCst);
+                if shared.driver.timer.is_paused() {
+                    // The paused clock may now auto-advance.
+                    shared.driver.unpark();
+                }
                 st = self.lock();
                 continue;
             }
