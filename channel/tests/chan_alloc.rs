@@ -1,0 +1,64 @@
+//! No allocation per message in steady state: parked sends and receives keep
+//! their waiters inline, the ring buffer is allocated once, and a select over a
+//! few cases keeps everything on the stack.
+#![cfg(not(loom))]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::future::{Future, IntoFuture};
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
+
+use gorun_channel::{chan, Select};
+
+struct Counting;
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator, only counting calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn steady_state_allocates_nothing() {
+    let mut cx = Context::from_waker(Waker::noop());
+    for cap in [0usize, 1, 8] {
+        let (tx, rx) = chan::<u64>(cap);
+        let (tx2, rx2) = chan::<u64>(cap);
+        let before = ALLOCS.load(Ordering::SeqCst);
+        for i in 0..1000u64 {
+            // A parked receive, completed by a send.
+            let mut r = pin!(rx.recv());
+            assert!(r.as_mut().poll(&mut cx).is_pending());
+            tx.try_send(i).unwrap();
+            assert_eq!(r.as_mut().poll(&mut cx), Poll::Ready(Some(i)));
+            // A parked send (buffer full), completed by a receive.
+            for k in 0..cap as u64 {
+                tx.try_send(k).unwrap();
+            }
+            let mut s = pin!(tx.send(i));
+            assert!(s.as_mut().poll(&mut cx).is_pending());
+            for _ in 0..=cap {
+                rx.try_recv().unwrap();
+            }
+            assert!(s.as_mut().poll(&mut cx).is_ready());
+            // A parked select over two channels, fired by a peer.
+            let mut sel = pin!(Select::new().recv(&rx).recv(&rx2).into_future());
+            assert!(sel.as_mut().poll(&mut cx).is_pending());
+            tx2.try_send(i).unwrap();
+            assert!(sel.as_mut().poll(&mut cx).is_ready());
+        }
+        assert_eq!(ALLOCS.load(Ordering::SeqCst) - before, 0, "cap {cap}");
+    }
+}
