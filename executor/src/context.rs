@@ -91,4 +91,3 @@ pub(crate) fn enter_worker(handle: &Arc<Shared>) -> RuntimeGuard {
     set_owner(handle);
     enter_runtime(handle)
 }
-
