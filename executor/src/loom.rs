@@ -2,7 +2,13 @@
 //! lock-free parts can be model-checked without changing their code.
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) use std::sync::{
+    atomic::{fence, AtomicUsize, Ordering},
+    Mutex, MutexGuard,
+};
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) use loom::sync::{
+    atomic::{fence, AtomicUsize, Ordering},
+    Mutex, MutexGuard,
+};

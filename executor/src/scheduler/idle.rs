@@ -12,8 +12,7 @@
 //!   publishing work: the notifier's "push; fence; load state" and the parker's
 //!   "update state; check queues" cannot both miss each other.
 
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::Mutex;
+use crate::loom::{fence, AtomicUsize, Mutex, MutexGuard, Ordering::SeqCst};
 
 const SEARCH_MASK: usize = (1 << 16) - 1;
 const UNPARK_ONE: usize = 1 << 16;
@@ -44,7 +43,7 @@ impl Idle {
         }
     }
 
-    fn sleepers(&self) -> std::sync::MutexGuard<'_, Vec<usize>> {
+    fn sleepers(&self) -> MutexGuard<'_, Vec<usize>> {
         self.sleepers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -56,7 +55,7 @@ impl Idle {
     /// Picks a sleeper to wake, counting it as unparked and searching; `None` if a
     /// worker is already searching or none sleeps.
     pub(crate) fn worker_to_notify(&self) -> Option<usize> {
-        std::sync::atomic::fence(SeqCst);
+        fence(SeqCst);
         if !self.should_notify() {
             return None;
         }
@@ -121,17 +120,17 @@ impl Idle {
         unparked(self.state.load(SeqCst)) == 0
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn num_searching(&self) -> usize {
         searching(self.state.load(SeqCst))
     }
 
     pub(crate) fn parks(&self) -> usize {
-        self.parks.load(std::sync::atomic::Ordering::Relaxed)
+        self.parks.load(crate::loom::Ordering::Relaxed)
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
@@ -168,5 +167,51 @@ mod tests {
         assert!(idle.unpark_worker_by_id(1));
         assert!(!idle.unpark_worker_by_id(1));
         assert!(!idle.all_parked());
+    }
+}
+
+/// Loom model of Go's "no lost wake-up" rule between a worker going to sleep and a
+/// thread publishing work. Run with
+/// `RUSTFLAGS="--cfg loom" cargo test -p gorun-executor --release --lib loom`.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use loom::sync::atomic::AtomicBool;
+    use loom::sync::Arc;
+
+    /// One worker searches, finds nothing and parks, while another thread publishes
+    /// work and notifies. Whatever the interleaving, the work is not stranded: the
+    /// worker either saw it or was taken off the sleepers list to go and get it.
+    #[test]
+    fn parking_worker_and_notifier_do_not_both_miss() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new(1));
+            let work = Arc::new(AtomicBool::new(false));
+            let (i2, w2) = (idle.clone(), work.clone());
+            let pusher = loom::thread::spawn(move || {
+                w2.store(true, SeqCst);
+                i2.worker_to_notify()
+            });
+            // The worker's side of `park`.
+            let mut saw_work = false;
+            if idle.transition_worker_to_searching() {
+                saw_work = work.load(SeqCst);
+                if !saw_work && idle.transition_worker_to_parked(0, true) {
+                    // Last searcher re-checks (notify_if_work_pending).
+                    fence(SeqCst);
+                    if work.load(SeqCst) {
+                        if let Some(w) = idle.worker_to_notify() {
+                            assert_eq!(w, 0);
+                        }
+                    }
+                }
+            }
+            let notified = pusher.join().unwrap();
+            let parked = idle.is_parked(0);
+            assert!(
+                saw_work || !parked || notified.is_some(),
+                "work published but the only worker sleeps un-notified"
+            );
+        });
     }
 }
