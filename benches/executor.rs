@@ -1,0 +1,292 @@
+//! Executor benchmarks: gorun against tokio's multi-thread runtime, in the same run.
+//!
+//! Each group has a `gorun` and a `tokio` function; both runtimes are built once,
+//! outside the measured loop, with the same number of workers (2 on the reference
+//! machine, else `available_parallelism`, capped at 4 for comparable numbers).
+//! Message hand-offs use `futures::channel::oneshot` on both runtimes, so only the
+//! executor differs. The same workloads in Go live in `benches/go/executor_test.go`.
+//!
+//! Run with
+//! `cargo bench --bench executor -- --warm-up-time 1 --measurement-time 4`.
+
+use std::hint::black_box;
+
+use criterion::Criterion;
+use futures::channel::oneshot;
+
+/// Tasks spawned (and joined) per iteration of the spawn benchmarks.
+const NUM_SPAWN: usize = 10_000;
+/// Tasks in `yield_many`.
+const NUM_YIELD_TASKS: usize = 1_000;
+/// Yields per task in `yield_many`.
+const NUM_YIELDS: usize = 200;
+/// Ping-pong pairs per iteration.
+const NUM_PINGS: usize = 1_000;
+/// Length of the spawn chain.
+const CHAIN_LEN: usize = 1_000;
+/// Tasks in the seed workload.
+const NUM_1M: usize = 1_000_000;
+
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().min(4))
+}
+
+fn gorun_rt() -> gorun::Runtime {
+    gorun::Runtime::builder()
+        .procs(workers())
+        .build()
+        .expect("gorun runtime")
+}
+
+fn tokio_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers())
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn spawn_many_local(c: &mut Criterion) {
+    let mut g = c.benchmark_group("spawn_many_local");
+    let rt = gorun_rt();
+    g.bench_function("gorun", |b| {
+        b.iter(|| {
+            rt.run(async {
+                let hs: Vec<_> = (0..NUM_SPAWN)
+                    .map(|i| gorun::go(async move { black_box(i) }))
+                    .collect();
+                for h in hs {
+                    h.await.unwrap();
+                }
+            })
+        })
+    });
+    drop(rt);
+    let rt = tokio_rt();
+    g.bench_function("tokio", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                tokio::spawn(async {
+                    let hs: Vec<_> = (0..NUM_SPAWN)
+                        .map(|i| tokio::spawn(async move { black_box(i) }))
+                        .collect();
+                    for h in hs {
+                        h.await.unwrap();
+                    }
+                })
+                .await
+                .unwrap()
+            })
+        })
+    });
+    g.finish();
+}
+
+fn spawn_many_remote(c: &mut Criterion) {
+    let mut g = c.benchmark_group("spawn_many_remote");
+    let rt = gorun_rt();
+    g.bench_function("gorun", |b| {
+        b.iter(|| {
+            let hs: Vec<_> = (0..NUM_SPAWN)
+                .map(|i| rt.spawn(async move { black_box(i) }))
+                .collect();
+            rt.block_on(async {
+                for h in hs {
+                    h.await.unwrap();
+                }
+            })
+        })
+    });
+    drop(rt);
+    let rt = tokio_rt();
+    g.bench_function("tokio", |b| {
+        b.iter(|| {
+            let hs: Vec<_> = (0..NUM_SPAWN)
+                .map(|i| rt.spawn(async move { black_box(i) }))
+                .collect();
+            rt.block_on(async {
+                for h in hs {
+                    h.await.unwrap();
+                }
+            })
+        })
+    });
+    g.finish();
+}
+
+fn yield_many(c: &mut Criterion) {
+    let mut g = c.benchmark_group("yield_many");
+    let rt = gorun_rt();
+    g.bench_function("gorun", |b| {
+        b.iter(|| {
+            rt.run(async {
+                let hs: Vec<_> = (0..NUM_YIELD_TASKS)
+                    .map(|_| {
+                        gorun::go(async {
+                            for _ in 0..NUM_YIELDS {
+                                gorun::yield_now().await;
+                            }
+                        })
+                    })
+                    .collect();
+                for h in hs {
+                    h.await.unwrap();
+                }
+            })
+        })
+    });
+    drop(rt);
+    let rt = tokio_rt();
+    g.bench_function("tokio", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                tokio::spawn(async {
+                    let hs: Vec<_> = (0..NUM_YIELD_TASKS)
+                        .map(|_| {
+                            tokio::spawn(async {
+                                for _ in 0..NUM_YIELDS {
+                                    tokio::task::yield_now().await;
+                                }
+                            })
+                        })
+                        .collect();
+                    for h in hs {
+                        h.await.unwrap();
+                    }
+                })
+                .await
+                .unwrap()
+            })
+        })
+    });
+    g.finish();
+}
+
+/// One ping-pong: a pinger spawns its ponger, sends it a ping and awaits the pong.
+macro_rules! ping_pong_body {
+    ($spawn:path) => {
+        async {
+            let hs: Vec<_> = (0..NUM_PINGS)
+                .map(|_| {
+                    $spawn(async {
+                        let (ping_tx, ping_rx) = oneshot::channel::<()>();
+                        let (pong_tx, pong_rx) = oneshot::channel::<()>();
+                        let ponger = $spawn(async move {
+                            ping_rx.await.unwrap();
+                            pong_tx.send(()).unwrap();
+                        });
+                        ping_tx.send(()).unwrap();
+                        pong_rx.await.unwrap();
+                        ponger.await.unwrap();
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+        }
+    };
+}
+
+fn ping_pong(c: &mut Criterion) {
+    let mut g = c.benchmark_group("ping_pong");
+    let rt = gorun_rt();
+    g.bench_function("gorun", |b| b.iter(|| rt.run(ping_pong_body!(gorun::go))));
+    drop(rt);
+    let rt = tokio_rt();
+    g.bench_function("tokio", |b| {
+        b.iter(|| rt.block_on(async { tokio::spawn(ping_pong_body!(tokio::spawn)).await.unwrap() }))
+    });
+    g.finish();
+}
+
+fn chain_gorun(done: oneshot::Sender<()>, n: usize) {
+    if n == 0 {
+        done.send(()).unwrap();
+    } else {
+        drop(gorun::go(async move { chain_gorun(done, n - 1) }));
+    }
+}
+
+fn chain_tokio(done: oneshot::Sender<()>, n: usize) {
+    if n == 0 {
+        done.send(()).unwrap();
+    } else {
+        drop(tokio::spawn(async move { chain_tokio(done, n - 1) }));
+    }
+}
+
+fn chained_spawn(c: &mut Criterion) {
+    let mut g = c.benchmark_group("chained_spawn");
+    let rt = gorun_rt();
+    g.bench_function("gorun", |b| {
+        b.iter(|| {
+            rt.run(async {
+                let (tx, rx) = oneshot::channel();
+                chain_gorun(tx, CHAIN_LEN);
+                rx.await.unwrap();
+            })
+        })
+    });
+    drop(rt);
+    let rt = tokio_rt();
+    g.bench_function("tokio", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                tokio::spawn(async {
+                    let (tx, rx) = oneshot::channel();
+                    chain_tokio(tx, CHAIN_LEN);
+                    rx.await.unwrap();
+                })
+                .await
+                .unwrap()
+            })
+        })
+    });
+    g.finish();
+}
+
+fn spawn_join_1m(c: &mut Criterion) {
+    let mut g = c.benchmark_group("spawn_join_1m");
+    g.sample_size(10);
+    let rt = gorun_rt();
+    g.bench_function("gorun", |b| {
+        b.iter(|| {
+            rt.run(async {
+                let hs: Vec<_> = (0..NUM_1M).map(|_| gorun::go(async {})).collect();
+                for h in hs {
+                    h.await.unwrap();
+                }
+            })
+        })
+    });
+    drop(rt);
+    let rt = tokio_rt();
+    g.bench_function("tokio", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                tokio::spawn(async {
+                    let hs: Vec<_> = (0..NUM_1M).map(|_| tokio::spawn(async {})).collect();
+                    for h in hs {
+                        h.await.unwrap();
+                    }
+                })
+                .await
+                .unwrap()
+            })
+        })
+    });
+    g.finish();
+}
+
+// `criterion_group!` would generate an undocumented `pub fn`; this is its expansion.
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    spawn_many_local(&mut c);
+    spawn_many_remote(&mut c);
+    yield_many(&mut c);
+    ping_pong(&mut c);
+    chained_spawn(&mut c);
+    spawn_join_1m(&mut c);
+    c.final_summary();
+}

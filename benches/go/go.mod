@@ -1,0 +1,3 @@
+module gorun-benches
+
+go 1.19
