@@ -1,1 +1,195 @@
-//! gorun-macros: `select!`, `#[gorun::main]`, `#[gorun::test]` (see issue 5).
+//! gorun's macros: [`select!`], [`#[gorun::main]`](macro@main) and
+//! [`#[gorun::test]`](macro@test). Use them through the `gorun` facade
+//! (`gorun::select!`, `#[gorun::main]`, `#[gorun::test]`); they expand to paths
+//! under `::gorun`.
+//!
+//! Layout: `select/parse.rs` (the grammar and its error messages),
+//! `select/expand.rs` (the expansion, documented at its top), `entry.rs` (the
+//! attributes).
+
+use proc_macro::TokenStream;
+
+mod entry;
+mod select;
+
+/// Go's `select` statement: waits on several channel operations (and, as an
+/// escape hatch, any futures) and runs the handler of exactly one.
+///
+/// ```text
+/// gorun::select! {
+///     biased;                                  // optional, must come first
+///     recv(rx) -> v => ...,                    // v: Option<T> (None: closed and drained)
+///     send(tx, value) -> res => ...,           // res: Result<(), SendError<T>>
+///     pattern = future => ...,                 // any future (not atomic, see below)
+///     recv(rx2) -> v, if cond => ...,          // a guard: false disables the case
+///     default => ...,                          // runs if no case is ready
+/// }
+/// ```
+///
+/// The `select!` is an expression (every handler gives the same type) and must
+/// be used in async code. Handlers run in the enclosing function: `break`,
+/// `continue`, `return` and `?` there act on the caller's loop and function, so
+/// `loop { select! { .. } }` reads like Go's `for { select { .. } }`.
+///
+/// # Semantics
+/// * **Evaluation.** Every channel, value, future and guard expression is
+///   evaluated exactly once, in source order, when the `select!` is entered,
+///   before anything blocks (Go's rule). A disabled case's expressions are still
+///   evaluated; a disabled `send` drops its value.
+/// * **Choice.** If several cases are ready, one is chosen uniformly at random
+///   (`biased;`: the first ready one in source order). If none is ready, the task
+///   waits until one is; with `default`, it runs the default handler instead.
+/// * **Atomicity.** Channel cases (`recv`, `send`) commit atomically: exactly one
+///   of them takes effect, and a channel case not chosen neither consumes nor
+///   delivers a message, even if the `select!` itself is cancelled (a value
+///   already handed to a cancelled receive goes back to the channel). **Other
+///   futures are not atomic**: they are polled, and dropped if not chosen, so use
+///   `recv`/`send` rather than `v = rx.recv()`. A future case whose pattern does
+///   not match its output is disabled and the select goes on with the others.
+/// * **Blocking forever.** `select! {}`, or a select whose cases are all
+///   disabled and that has no `default`, never completes (Go's `select {}`).
+/// * **Cost.** The cases live in the task's own future: a `select!` allocates
+///   nothing (up to 64 cases; more need one `Vec` per poll for the random order),
+///   and any number of cases is accepted. The select future is `Send` when its
+///   cases are.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+///
+/// # gorun::Runtime::builder().procs(2).build().unwrap().run(async {
+/// let (tx, rx) = gorun::chan::<u32>(0);
+/// let (quit_tx, quit_rx) = gorun::chan::<()>(0);
+/// gorun::go(async move {
+///     for i in 0..3 {
+///         tx.send(i).await.unwrap();
+///     }
+///     quit_tx.send(()).await.unwrap();
+/// });
+/// let mut got = vec![];
+/// loop {
+///     gorun::select! {
+///         recv(rx) -> v => got.push(v.unwrap()),
+///         recv(quit_rx) -> _ => break,
+///     }
+/// }
+/// assert_eq!(got, [0, 1, 2]);
+/// # });
+/// ```
+///
+/// A `send` case and a guard (Go's nil-channel idiom): the send is only enabled
+/// while there is something to send, and a value not sent stays with the
+/// caller's queue.
+/// ```
+/// # gorun::Runtime::builder().procs(2).build().unwrap().run(async {
+/// let (in_tx, in_rx) = gorun::chan::<u32>(4);
+/// let (out_tx, out_rx) = gorun::chan::<u32>(1);
+/// for i in 1..=3 {
+///     in_tx.send(i).await.unwrap();
+/// }
+/// drop(in_tx);
+/// let mut queue = std::collections::VecDeque::new();
+/// let mut input_open = true;
+/// let mut forwarded = 0;
+/// while input_open || !queue.is_empty() {
+///     let next = queue.front().copied().unwrap_or_default();
+///     gorun::select! {
+///         recv(in_rx) -> v, if input_open => match v {
+///             Some(v) => queue.push_back(v),
+///             None => input_open = false,
+///         },
+///         send(out_tx, next) -> res, if !queue.is_empty() => {
+///             res.unwrap();
+///             queue.pop_front();
+///             forwarded += 1;
+///             assert_eq!(out_rx.recv().await, Some(next));
+///         }
+///     }
+/// }
+/// assert_eq!(forwarded, 3);
+/// # });
+/// ```
+///
+/// Any future, with `default` (here nothing is ready: the future is polled once
+/// and dropped):
+/// ```
+/// # gorun::Runtime::builder().procs(1).build().unwrap().run(async {
+/// let (_tx, rx) = gorun::chan::<u32>(1);
+/// let r = gorun::select! {
+///     recv(rx) -> v => v,
+///     v = std::future::pending::<u32>() => Some(v),
+///     default => None,
+/// };
+/// assert_eq!(r, None);
+/// # });
+/// ```
+///
+/// # Compile errors
+/// Malformed input is rejected at the offending tokens with what to write
+/// instead: a missing `-> pattern`, an unknown operation, a second `default`, a
+/// guard without a condition, `biased;` after an arm.
+#[proc_macro]
+pub fn select(input: TokenStream) -> TokenStream {
+    select::select(input.into()).into()
+}
+
+/// Runs `async fn main` as a task on a new gorun runtime.
+///
+/// The body runs *on the scheduler*, like any task spawned with `gorun::go`,
+/// not on a thread outside it (tokio's `#[tokio::main]` runs it in `block_on`
+/// on the main thread, so every wake-up of main crosses threads: a ping-pong
+/// between main and a task is about 100 times slower there than between two
+/// tasks). The runtime shuts down when `main` returns.
+///
+/// Options: `procs = N` sets the number of processors (GOMAXPROCS; default: the
+/// `GOMAXPROCS` environment variable, else the number of cores). `main` may
+/// return anything that implements [`Termination`](std::process::Termination),
+/// `Result<(), Box<dyn Error>>` included: it is reported on the runtime, with
+/// the message and exit status `std` would give.
+///
+/// ```
+/// #[gorun::main(procs = 2)]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let (tx, rx) = gorun::chan::<u32>(0);
+///     gorun::go(async move { tx.send(42).await.unwrap() });
+///     assert_eq!(rx.recv().await, Some(42));
+///     let n: u32 = "7".parse()?;
+///     assert_eq!(n, 7);
+///     Ok(())
+/// }
+/// ```
+///
+/// On a function not named `main`, it makes a plain blocking function that
+/// starts a runtime, runs the body and returns its (`Send`) output.
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::expand(entry::Kind::Main, args.into(), item.into()).into()
+}
+
+/// Runs an `async fn` test on a fresh gorun runtime, with a goroutine-leak check
+/// (Go's goleak, built in).
+///
+/// The body runs as a task on the scheduler. When it returns, the test waits a
+/// short grace period (`gorun::__private::LEAK_GRACE`, 200 ms) for the tasks it
+/// spawned to finish; if any are still alive, the test fails with a task dump
+/// listing each leaked task's spawn location and what it waits on.
+///
+/// Options: `procs = N`; `start_paused = true` (the clock starts paused and jumps
+/// to the next timer whenever every task is idle, so timeouts take no real time);
+/// `leak_check = false` (allow tasks to outlive the test). A test may return a
+/// `Result`; an `Err` fails it.
+///
+/// ```
+/// #[gorun::test(procs = 2)]
+/// async fn ping() {
+///     let (tx, rx) = gorun::chan::<&str>(0);
+///     let h = gorun::go(async move { tx.send("pong").await.unwrap() });
+///     assert_eq!(rx.recv().await, Some("pong"));
+///     h.await.unwrap();
+/// }
+/// # fn main() {}
+/// ```
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::expand(entry::Kind::Test, args.into(), item.into()).into()
+}

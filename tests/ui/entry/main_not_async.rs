@@ -1,0 +1,2 @@
+#[gorun::main]
+fn main() {}

@@ -1,0 +1,2 @@
+#[gorun::main(leak_check = false)]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[gorun::main(worker_threads = 4)]
+async fn main() {}

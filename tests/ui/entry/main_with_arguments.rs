@@ -1,0 +1,4 @@
+#[gorun::main]
+async fn main(args: Vec<String>) {
+    drop(args);
+}

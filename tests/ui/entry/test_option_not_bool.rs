@@ -1,0 +1,4 @@
+#[gorun::test(start_paused = "yes")]
+async fn t() {}
+
+fn main() {}

@@ -1,0 +1,5 @@
+#[gorun::test]
+#[test]
+async fn t() {}
+
+fn main() {}

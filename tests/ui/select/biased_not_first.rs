@@ -1,0 +1,8 @@
+async fn f(rx: gorun::Receiver<u32>) {
+    gorun::select! {
+        recv(rx) -> v => println!("{v:?}"),
+        biased;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+async fn f(rx: gorun::Receiver<u32>) {
+    gorun::select! {
+        rx.recv() => {}
+    }
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+async fn f(tx: gorun::Sender<u32>) {
+    gorun::select! {
+        recv(tx) -> v => println!("{v:?}"),
+    }
+}
+
+fn main() {}
