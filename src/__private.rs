@@ -5,6 +5,9 @@ use std::time::{Duration, Instant};
 
 use crate::Runtime;
 
+/// The channel select machinery `select!` expands to.
+pub use gorun_channel::__private as chan;
+
 /// Options of `#[gorun::main]` and `#[gorun::test]`.
 #[derive(Debug, Clone)]
 pub struct Options {
