@@ -7,6 +7,8 @@
 //! Run with
 //! `cargo bench --bench select -- --warm-up-time 1 --measurement-time 3`.
 
+#![allow(missing_docs)] // criterion_group! generates an undocumented fn
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 /// Messages per iteration, split over the two producers.
