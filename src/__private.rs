@@ -68,8 +68,8 @@ where
         let dump = rt.handle().dump();
         if !dump.tasks.is_empty() {
             panic!(
-                "gorun::test: {} task(s) still alive {LEAK_GRACE:?} after the test returned \\
-                 (a goroutine leak; use #[gorun::test(leak_check = false)] to allow it)\\n{dump}",
+                "gorun::test: {} task(s) still alive {LEAK_GRACE:?} after the test returned \
+                 (a goroutine leak; use #[gorun::test(leak_check = false)] to allow it)\n{dump}",
                 dump.tasks.len()
             );
         }

@@ -384,19 +384,20 @@ impl<F: Future> SelectCase for FutureCase<F> {
         self: Pin<&mut Self>,
         _flag: *const AtomicUsize,
         _token: usize,
-        cx: &mut Context<'_>,
+        _cx: &mut Context<'_>,
     ) -> Register {
-        if self.poll_fut(cx) {
-            Register::Retry
-        } else {
-            Register::Parked
-        }
+        // Never poll the future while channel cases are parked: if it completed in
+        // the same instant a peer won a channel case, its output (say, a message a
+        // nested select took) would be dropped. The try pass just polled it with
+        // the same waker, so it will wake us.
+        Register::Parked
     }
 
-    fn refresh(self: Pin<&mut Self>, waker: &Waker) -> bool {
-        // A future learns its waker by being polled (this is also how it reports
-        // readiness while the select is parked).
-        self.poll_fut(&mut Context::from_waker(waker))
+    fn refresh(self: Pin<&mut Self>, _waker: &Waker) -> bool {
+        // Woken while parked: report "maybe ready" without polling, so the select
+        // withdraws its channel cases first and polls the future in its next try
+        // pass, where nothing of it is queued and no peer can win meanwhile.
+        self.fut.is_some()
     }
 
     fn unregister(self: Pin<&mut Self>) {}

@@ -70,10 +70,12 @@ pub use handle::{chan, Receiver, Sender};
 
 /// Internals for the `select!` macro. Not a stable API.
 ///
-/// `select!` expands to: one pinned case per arm ([`RecvCase::new`],
-/// [`SendCase::new`], [`FutureCase::new`]; `None` for a disabled arm), a
-/// [`SelectArray`] over them, and a `match` on the fired index that takes the
-/// case's result with [`TakeOutput::take_output`].
+/// `select!` expands to: one pinned case per arm (`RecvCase::new`,
+/// `SendCase::new`, `FutureCase::new`; `None` for a disabled arm), a pinned
+/// `SelectState` polled over a slice of those cases rebuilt on each poll (so the
+/// select future is `Send` when its cases are; `SelectArray` holds the `dyn` slice
+/// across awaits and is not), and a `match` on the fired index that takes the
+/// case's result with `TakeOutput::take_output`.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::builder::SelectArray;
