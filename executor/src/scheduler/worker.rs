@@ -126,21 +126,21 @@ impl WorkerCtx {
     }
 
     fn schedule_local(&self, task: Notified, is_yield: bool) {
-        let pushed_to_queue = if is_yield {
-            self.local.push(task);
-            true
+        let to_queue = if is_yield {
+            Some(task)
         } else {
-            match self.runnext.replace(Some(task)) {
-                Some(prev) => {
-                    self.local.push(prev);
-                    true
-                }
-                None => false,
-            }
+            self.runnext.replace(Some(task))
         };
-        if pushed_to_queue {
-            // Work others could steal: wake a sleeper if nobody searches.
-            self.shared.notify_parked();
+        if let Some(t) = to_queue {
+            let was_empty = self.local.is_empty();
+            self.local.push(t);
+            // Work others could steal: wake a sleeper if nobody searches. Only the
+            // push that makes the queue non-empty needs to: after it, any worker
+            // that runs dry searches (and steals from) this queue before it parks,
+            // and the last searcher to give up re-checks every queue (idle.rs).
+            if was_empty {
+                self.shared.notify_parked();
+            }
         }
     }
 

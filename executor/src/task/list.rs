@@ -93,7 +93,7 @@ fn shard_of(ptr: NonNull<Header>) -> usize {
 
 impl OwnedTasks {
     pub(crate) fn new(procs: usize) -> OwnedTasks {
-        let per_worker = 2;
+        let per_worker = 8;
         OwnedTasks {
             shards: (0..procs * per_worker)
                 .map(|_| {
