@@ -1,10 +1,11 @@
-//! A tour of gorun: goroutines by the hundred thousand, on a work-stealing scheduler.
+//! A tour of gorun: goroutines by the hundred thousand on a work-stealing scheduler,
+//! channels, `select!` and timers.
 //!
 //! Run it with `cargo run --release --example tour`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rt = gorun::Runtime::builder().build()?;
@@ -59,6 +60,68 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // 4. Blocking work goes to the blocking pool, off the Ps.
         let n = gorun::spawn_blocking(|| (1..=20u64).product::<u64>()).await?;
         println!("spawn_blocking computed 20! = {n}");
+
+        // 5. Channels: a pipeline of goroutines joined by rendezvous channels.
+        let pipeline = Instant::now();
+        let (nums_tx, nums_rx) = gorun::chan::<u64>(0);
+        let (sq_tx, sq_rx) = gorun::chan::<u64>(0);
+        gorun::go(async move {
+            for i in 1..=10_000 {
+                nums_tx.send(i).await.expect("squarer quit");
+            }
+        });
+        for _ in 0..4 {
+            let (rx, tx) = (nums_rx.clone(), sq_tx.clone());
+            gorun::go(async move {
+                while let Some(v) = rx.recv().await {
+                    tx.send(v * v).await.expect("summer quit");
+                }
+            });
+        }
+        drop((nums_rx, sq_tx));
+        let mut total = 0u64;
+        while let Some(v) = sq_rx.recv().await {
+            total += v;
+        }
+        println!(
+            "pipeline: 1 generator -> 4 squarers -> 1 summer over unbuffered channels: \
+             sum of squares 1..=10000 = {total} in {:?}",
+            pipeline.elapsed()
+        );
+
+        // 6. select!: exactly one case commits; a timeout is just another channel.
+        let (tx, rx) = gorun::chan::<&str>(1);
+        let mut sent = 0;
+        let mut timeouts = 0;
+        for _ in 0..3 {
+            gorun::select! {
+                send(tx, "ping") -> res => { res.expect("receiver alive"); sent += 1; }
+                recv(gorun::time::after(Duration::from_millis(20))) -> _ => timeouts += 1,
+            }
+        }
+        println!(
+            "select!: {sent} send committed, then {timeouts} timeouts (the buffer of 1 was full); \
+             buffered: {:?}",
+            rx.try_recv()
+        );
+
+        // 7. Timers: 100,000 goroutines each sleep 10 ms on the timing wheel.
+        let sleeping = Instant::now();
+        let sleepers: Vec<_> = (0..100_000)
+            .map(|_| gorun::go(gorun::time::sleep(Duration::from_millis(10))))
+            .collect();
+        for h in sleepers {
+            h.await?;
+        }
+        println!(
+            "100,000 goroutines slept 10 ms each: all done in {:?}",
+            sleeping.elapsed()
+        );
+        let slow = gorun::time::timeout(Duration::from_millis(5), std::future::pending::<()>());
+        println!(
+            "timeout around a future that never finishes: {:?}",
+            slow.await
+        );
         Ok::<_, gorun::JoinError>(())
     })?;
 

@@ -28,6 +28,43 @@
 //! | `runtime.NumGoroutine()` | [`num_tasks`]`()` |
 //! | `runtime.GOMAXPROCS(0)` | [`procs`]`()`; set with [`Builder::procs`] or `GOMAXPROCS` |
 //! | a blocking syscall | [`spawn_blocking`] |
+//!
+//! ## Channels and select
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! #[gorun::main(procs = 2)]
+//! async fn main() {
+//!     let (tx, rx) = gorun::chan::<u32>(0); // make(chan uint32): a rendezvous
+//!     for i in 0..5 {
+//!         let tx = tx.clone();
+//!         gorun::go(async move { tx.send(i).await.unwrap() });
+//!     }
+//!     drop(tx); // the last sender gone: the channel closes once drained
+//!     let mut sum = 0;
+//!     while let Some(v) = rx.recv().await {
+//!         sum += v;
+//!     }
+//!     assert_eq!(sum, 10);
+//!
+//!     let (tx2, rx2) = gorun::chan::<String>(1);
+//!     gorun::select! {
+//!         recv(rx2) -> msg => unreachable!("nothing was sent: {msg:?}"),
+//!         send(tx2, "hi".to_string()) -> res => res.unwrap(), // commits only if chosen
+//!         recv(gorun::time::after(Duration::from_secs(1))) -> _ => println!("timeout"),
+//!     }
+//!     assert_eq!(rx2.try_recv().unwrap(), "hi");
+//! }
+//! ```
+//!
+//! | Go | gorun |
+//! |----|-------|
+//! | `make(chan T, n)` | [`chan`]`::<T>(n)` → ([`Sender`], [`Receiver`]), both cloneable |
+//! | `ch <- v` / `v, ok := <-ch` | `tx.send(v).await` / `rx.recv().await` (`None` = closed) |
+//! | `close(ch)` | `tx.close()`, or drop every `Sender` |
+//! | `select { ... }` | [`select!`] (channel cases commit atomically) |
+//! | `time.Sleep`, `time.After` | [`time::sleep`], [`time::after`] |
 #![warn(missing_docs)]
 
 pub use gorun_executor::{
@@ -49,10 +86,6 @@ pub use gorun_channel::{
     chan, Receiver, RecvFuture, Select, Selected, SendError, SendFuture, Sender, TryRecvError,
     TrySendError,
 };
-
-/// Channel internals used by the `select!` macro. Not a stable API.
-#[doc(hidden)]
-pub use gorun_channel::__private as __chan_private;
 // --- end gorun-channel re-exports ---
 
 // --- gorun-macros re-exports (select-macro/, issue 5) ---
