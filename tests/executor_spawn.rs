@@ -47,24 +47,24 @@ fn nested_spawns() {
 }
 
 /// A future that completes once a flag is set, registering its waker for a foreign
-/// thread to call.
+/// thread to call. Every waiting task's waker is kept, so `open` wakes them all.
 struct Gate {
-    state: Mutex<(bool, Option<Waker>)>,
+    state: Mutex<(bool, Vec<Waker>)>,
 }
 
 impl Gate {
     fn new() -> Arc<Gate> {
         Arc::new(Gate {
-            state: Mutex::new((false, None)),
+            state: Mutex::new((false, Vec::new())),
         })
     }
     fn open(&self) {
-        let w = {
+        let ws = {
             let mut s = self.state.lock().unwrap();
             s.0 = true;
-            s.1.take()
+            std::mem::take(&mut s.1)
         };
-        if let Some(w) = w {
+        for w in ws {
             w.wake();
         }
     }
@@ -74,7 +74,7 @@ impl Gate {
             if s.0 {
                 Poll::Ready(())
             } else {
-                s.1 = Some(cx.waker().clone());
+                s.1.push(cx.waker().clone());
                 Poll::Pending
             }
         })
@@ -141,8 +141,6 @@ fn num_tasks_counts_live_tasks() {
     assert_eq!(rt.num_tasks(), 100);
     assert_eq!(rt.handle().metrics().num_tasks, 100);
     gate.open();
-    // Waking the tasks already registered: open() wakes only the last registered
-    // waker, so wake them all by polling the handles after opening.
     rt.block_on(async {
         for h in handles {
             h.await.unwrap();
