@@ -75,6 +75,8 @@ pub use gorun_executor::{
 
 pub mod time;
 
+pub mod sync;
+
 /// Cooperative scheduling: the budget every gorun resource charges.
 pub mod coop {
     pub use gorun_coop::{consume_budget, has_budget_remaining, unconstrained};

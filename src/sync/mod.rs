@@ -1,0 +1,41 @@
+//! Synchronization: Go's `sync` package, async.
+//!
+//! | Go | gorun |
+//! |---|---|
+//! | `var wg sync.WaitGroup; wg.Add(1); defer wg.Done(); wg.Wait()` | [`WaitGroup::add`] → [`WaitGuard`] (drop = `Done`), [`WaitGroup::wait`]`.await` |
+//! | `sync.Mutex` | [`Mutex<T>`](Mutex) (guards a value; `lock().await`) |
+//! | `sync.RWMutex` | [`RwLock<T>`](RwLock) (writer-preferring) |
+//! | `semaphore.Weighted` (x/sync), a buffered `chan struct{}` | [`Semaphore`] |
+//! | `sync.Once`, `sync.OnceValue` | [`Once`], [`OnceCell`] (async initializer) |
+//! | `sync.Cond` `Signal`/`Broadcast` | [`Notify::notify_one`], [`Notify::notify_waiters`] |
+//!
+//! Common rules:
+//! - **Fair.** Waiters are served first come, first served; while anyone waits, a
+//!   newcomer does not barge in, so no waiter starves.
+//! - **Cancel-safe.** Every waiting operation is a future you may drop at any
+//!   point (in `select!`, under `time::timeout`, by aborting the task). A dropped
+//!   future loses nothing and blocks no one: if the lock or permits had already
+//!   been handed to it, they pass to the next waiter.
+//! - **No poisoning** (as in tokio): a panic while holding a guard releases it.
+//! - **Fast when uncontended.** Acquire and release are one atomic operation each
+//!   while nobody waits; waiters park in a FIFO behind a short `std` mutex that never
+//!   runs user code.
+//! - Guards may be held across `.await` and are `Send` (for `Send` values).
+//! - The `blocking_*`/`*_blocking` methods are for plain threads outside the runtime.
+
+mod mutex;
+mod notify;
+mod once;
+mod rwlock;
+mod semaphore;
+pub(crate) mod waiters;
+mod waitgroup;
+
+pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use notify::{Notified, Notify};
+pub use once::{Once, OnceCell};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use semaphore::{
+    Acquire, AcquireOwned, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};
+pub use waitgroup::{Wait, WaitGroup, WaitGuard};

@@ -1,0 +1,474 @@
+//! A fair, async counting semaphore: the core that `Mutex` and `RwLock` are built on.
+//!
+//! Invariants (tokio's batch semaphore, with an atomic fast path for release too):
+//! 1. `state = permits << 1 | WAITERS`. `WAITERS` is set iff the wait queue is
+//!    non-empty, and it only changes under the queue lock.
+//! 2. While `WAITERS` is clear, acquire and release are one CAS on `state` and never
+//!    lock. While it is set, both go through the lock (no barging past a waiter: FIFO),
+//!    so under the lock the permit count is stable except for those lock holders.
+//! 3. After every change made under the lock, [`Semaphore::grant_locked`] hands
+//!    permits to the queue front while they suffice; so under the lock, with waiters,
+//!    `permits < front_need`.
+//! 4. A waiting future owns its queue slot. If it is dropped after being granted, it
+//!    gives its permits back through `grant_locked` (they pass to the next waiter);
+//!    if dropped while queued, it unlinks and re-runs `grant_locked` (a big request
+//!    at the front may have been blocking smaller ones).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering::*};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use super::waiters::{SlotState, WaitQueue};
+
+const WAITERS: usize = 1;
+
+/// An async counting semaphore (Go's `golang.org/x/sync/semaphore.Weighted`, tokio's
+/// `Semaphore`).
+///
+/// Waiters are served in FIFO order, a big request included: while one is waiting,
+/// later acquirers queue behind it, so nobody starves. Every waiting operation is
+/// cancel-safe: dropping a pending [`acquire`](Semaphore::acquire) future loses no
+/// permits, and if permits had already been handed to it they pass to the next waiter.
+///
+/// ```
+/// # gorun::Runtime::builder().procs(2).build().unwrap().run(async {
+/// use std::sync::Arc;
+/// use gorun::sync::Semaphore;
+///
+/// let sem = Arc::new(Semaphore::new(2));
+/// let mut handles = vec![];
+/// for _ in 0..8 {
+///     let permit = sem.clone().acquire_owned().await; // at most 2 jobs at once
+///     handles.push(gorun::go(async move {
+///         // ... work ...
+///         drop(permit);
+///     }));
+/// }
+/// for h in handles {
+///     h.await.unwrap();
+/// }
+/// assert_eq!(sem.available_permits(), 2);
+/// # });
+/// ```
+pub struct Semaphore {
+    state: AtomicUsize,
+    waiters: Mutex<WaitQueue>,
+}
+
+/// [`Semaphore::try_acquire`] found too few permits (or a waiter ahead of it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TryAcquireError(());
+
+impl fmt::Display for TryAcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no permits available")
+    }
+}
+
+impl std::error::Error for TryAcquireError {}
+
+impl Semaphore {
+    /// The most permits a semaphore can hold.
+    pub const MAX_PERMITS: usize = usize::MAX >> 3;
+
+    /// A semaphore with `permits` permits.
+    ///
+    /// # Panics
+    /// If `permits` exceeds [`MAX_PERMITS`](Self::MAX_PERMITS).
+    pub const fn new(permits: usize) -> Semaphore {
+        assert!(permits <= Self::MAX_PERMITS, "too many permits");
+        Semaphore {
+            state: AtomicUsize::new(permits << 1),
+            waiters: Mutex::new(WaitQueue::new()),
+        }
+    }
+
+    /// Permits available now (some may be reserved for the first waiter).
+    pub fn available_permits(&self) -> usize {
+        self.state.load(Acquire) >> 1
+    }
+
+    /// Adds `n` permits, waking waiters they satisfy.
+    ///
+    /// # Panics
+    /// If the total would exceed [`MAX_PERMITS`](Self::MAX_PERMITS).
+    pub fn add_permits(&self, n: usize) {
+        self.release(n);
+    }
+
+    /// Takes one permit if available now and nobody is waiting.
+    pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
+        self.try_acquire_many(1)
+    }
+
+    /// Takes `n` permits if available now and nobody is waiting.
+    pub fn try_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, TryAcquireError> {
+        if self.try_take(n as usize) {
+            Ok(SemaphorePermit {
+                sem: self,
+                permits: n,
+            })
+        } else {
+            Err(TryAcquireError(()))
+        }
+    }
+
+    /// [`try_acquire`](Self::try_acquire) with a permit that owns the `Arc`.
+    pub fn try_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, TryAcquireError> {
+        self.try_acquire_many_owned(1)
+    }
+
+    /// [`try_acquire_many`](Self::try_acquire_many) with a permit that owns the `Arc`.
+    pub fn try_acquire_many_owned(
+        self: Arc<Self>,
+        n: u32,
+    ) -> Result<OwnedSemaphorePermit, TryAcquireError> {
+        if self.try_take(n as usize) {
+            Ok(OwnedSemaphorePermit {
+                sem: self,
+                permits: n,
+            })
+        } else {
+            Err(TryAcquireError(()))
+        }
+    }
+
+    /// Waits for one permit. Cancel-safe; FIFO.
+    pub fn acquire(&self) -> Acquire<'_> {
+        self.acquire_many(1)
+    }
+
+    /// Waits for `n` permits, all at once. Cancel-safe; FIFO.
+    ///
+    /// Waiting for more permits than the semaphore will ever hold waits forever (as
+    /// in Go's `Weighted.Acquire`).
+    pub fn acquire_many(&self, n: u32) -> Acquire<'_> {
+        Acquire {
+            sem: self,
+            wait: Waiting::new(n),
+        }
+    }
+
+    /// [`acquire`](Self::acquire) with a permit that owns the `Arc`, for moving
+    /// into a task.
+    pub fn acquire_owned(self: Arc<Self>) -> AcquireOwned {
+        self.acquire_many_owned(1)
+    }
+
+    /// [`acquire_many`](Self::acquire_many) with a permit that owns the `Arc`.
+    pub fn acquire_many_owned(self: Arc<Self>, n: u32) -> AcquireOwned {
+        AcquireOwned {
+            sem: self,
+            wait: Waiting::new(n),
+        }
+    }
+
+    /// The lock-free fast path; refuses while anyone waits (FIFO).
+    #[inline]
+    fn try_take(&self, n: usize) -> bool {
+        let mut s = self.state.load(Relaxed);
+        loop {
+            if s & WAITERS != 0 || (s >> 1) < n {
+                return false;
+            }
+            match self
+                .state
+                .compare_exchange_weak(s, s - (n << 1), Acquire, Relaxed)
+            {
+                Ok(_) => return true,
+                Err(actual) => s = actual,
+            }
+        }
+    }
+
+    /// Gives `n` permits back.
+    #[inline]
+    pub(crate) fn release(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let mut s = self.state.load(Relaxed);
+        while s & WAITERS == 0 {
+            assert!((s >> 1) + n <= Self::MAX_PERMITS, "too many permits");
+            match self
+                .state
+                .compare_exchange_weak(s, s + (n << 1), Release, Relaxed)
+            {
+                Ok(_) => return,
+                Err(actual) => s = actual,
+            }
+        }
+        let mut q = self.lock();
+        self.state.fetch_add(n << 1, Release);
+        let wakers = self.grant_locked(&mut q);
+        drop(q);
+        wakers.wake();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, WaitQueue> {
+        // No user code runs under this lock, so poisoning cannot leave it broken.
+        self.waiters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hands permits to the queue front while they suffice; clears `WAITERS` when
+    /// the queue empties. Returns the wakers to wake after unlocking.
+    fn grant_locked(&self, q: &mut WaitQueue) -> WakeList {
+        let mut wakers = WakeList::new();
+        loop {
+            let Some(need) = q.front_need() else {
+                self.state.fetch_and(!WAITERS, Release);
+                return wakers;
+            };
+            if (self.state.load(Acquire) >> 1) < need {
+                return wakers;
+            }
+            self.state.fetch_sub(need << 1, AcqRel);
+            if let Some(w) = q.grant_front(need) {
+                wakers.push(w);
+            }
+        }
+    }
+
+    fn poll_wait(&self, w: &mut Waiting, cx: &mut Context<'_>) -> Poll<()> {
+        if w.need == 0 {
+            return Poll::Ready(());
+        }
+        if let Some(key) = w.key {
+            let mut q = self.lock();
+            return match q.state(key) {
+                SlotState::Granted(_) => {
+                    q.remove(key);
+                    w.key = None;
+                    w.need = 0;
+                    Poll::Ready(())
+                }
+                _ => {
+                    q.set_waker(key, cx.waker());
+                    Poll::Pending
+                }
+            };
+        }
+        let coop = std::task::ready!(gorun_coop::poll_proceed(cx));
+        if self.try_take(w.need) {
+            coop.made_progress();
+            w.need = 0;
+            return Poll::Ready(());
+        }
+        let mut q = self.lock();
+        let mut s = self.state.load(Acquire);
+        loop {
+            if s & WAITERS != 0 {
+                break;
+            }
+            if (s >> 1) >= w.need {
+                match self
+                    .state
+                    .compare_exchange(s, s - (w.need << 1), Acquire, Acquire)
+                {
+                    Ok(_) => {
+                        coop.made_progress();
+                        w.need = 0;
+                        return Poll::Ready(());
+                    }
+                    Err(actual) => s = actual,
+                }
+            } else {
+                match self.state.compare_exchange(s, s | WAITERS, AcqRel, Acquire) {
+                    Ok(_) => break,
+                    Err(actual) => s = actual,
+                }
+            }
+        }
+        w.key = Some(q.push_back(w.need, cx.waker().clone()));
+        Poll::Pending
+    }
+
+    /// A waiting future is dropped: give back whatever it was handed.
+    fn cancel_wait(&self, key: usize) {
+        let mut q = self.lock();
+        if let SlotState::Granted(n) = q.remove(key) {
+            self.state.fetch_add(n << 1, Release);
+        }
+        let wakers = self.grant_locked(&mut q);
+        drop(q);
+        wakers.wake();
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.state.load(Relaxed);
+        f.debug_struct("Semaphore")
+            .field("permits", &(s >> 1))
+            .field("waiters", &(s & WAITERS != 0))
+            .finish()
+    }
+}
+
+/// A few wakers collected under the lock, woken after it. Inline up to 8 (a release
+/// usually wakes one).
+struct WakeList {
+    inline: [Option<Waker>; 8],
+    len: usize,
+    spill: Vec<Waker>,
+}
+
+impl WakeList {
+    fn new() -> WakeList {
+        WakeList {
+            inline: Default::default(),
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+    fn push(&mut self, w: Waker) {
+        if self.len < self.inline.len() {
+            self.inline[self.len] = Some(w);
+            self.len += 1;
+        } else {
+            self.spill.push(w);
+        }
+    }
+    fn wake(self) {
+        for w in self.inline.into_iter().take(self.len).flatten() {
+            w.wake();
+        }
+        super::waiters::wake_all(self.spill);
+    }
+}
+
+/// The state of one pending acquire: how many permits, and its queue slot if parked.
+#[derive(Debug)]
+struct Waiting {
+    need: usize,
+    key: Option<usize>,
+}
+
+impl Waiting {
+    fn new(n: u32) -> Waiting {
+        Waiting {
+            need: n as usize,
+            key: None,
+        }
+    }
+}
+
+/// The future of [`Semaphore::acquire`] and [`Semaphore::acquire_many`].
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Acquire<'a> {
+    sem: &'a Semaphore,
+    wait: Waiting,
+}
+
+impl<'a> Future for Acquire<'a> {
+    type Output = SemaphorePermit<'a>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
+        let this = self.get_mut();
+        let n = this.wait.need;
+        std::task::ready!(this.sem.poll_wait(&mut this.wait, cx));
+        Poll::Ready(SemaphorePermit {
+            sem: this.sem,
+            permits: n as u32,
+        })
+    }
+}
+
+impl Drop for Acquire<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.wait.key.take() {
+            self.sem.cancel_wait(key);
+        }
+    }
+}
+
+/// The future of [`Semaphore::acquire_owned`] and [`Semaphore::acquire_many_owned`].
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct AcquireOwned {
+    sem: Arc<Semaphore>,
+    wait: Waiting,
+}
+
+impl Future for AcquireOwned {
+    type Output = OwnedSemaphorePermit;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<OwnedSemaphorePermit> {
+        let this = self.get_mut();
+        let n = this.wait.need;
+        std::task::ready!(this.sem.poll_wait(&mut this.wait, cx));
+        Poll::Ready(OwnedSemaphorePermit {
+            sem: this.sem.clone(),
+            permits: n as u32,
+        })
+    }
+}
+
+impl Drop for AcquireOwned {
+    fn drop(&mut self) {
+        if let Some(key) = self.wait.key.take() {
+            self.sem.cancel_wait(key);
+        }
+    }
+}
+
+/// Permits borrowed from a [`Semaphore`]; dropping it gives them back.
+#[must_use = "dropping the permit releases it at once"]
+#[derive(Debug)]
+pub struct SemaphorePermit<'a> {
+    sem: &'a Semaphore,
+    permits: u32,
+}
+
+impl SemaphorePermit<'_> {
+    /// How many permits this holds.
+    pub fn num_permits(&self) -> usize {
+        self.permits as usize
+    }
+
+    /// Keeps the permits: they are not given back (the semaphore shrinks).
+    pub fn forget(mut self) {
+        self.permits = 0;
+    }
+}
+
+impl Drop for SemaphorePermit<'_> {
+    fn drop(&mut self) {
+        self.sem.release(self.permits as usize);
+    }
+}
+
+/// Permits from an `Arc<Semaphore>`, movable into a task; dropping it gives them back.
+#[must_use = "dropping the permit releases it at once"]
+#[derive(Debug)]
+pub struct OwnedSemaphorePermit {
+    sem: Arc<Semaphore>,
+    permits: u32,
+}
+
+impl OwnedSemaphorePermit {
+    /// How many permits this holds.
+    pub fn num_permits(&self) -> usize {
+        self.permits as usize
+    }
+
+    /// The semaphore these permits came from.
+    pub fn semaphore(&self) -> &Arc<Semaphore> {
+        &self.sem
+    }
+
+    /// Keeps the permits: they are not given back (the semaphore shrinks).
+    pub fn forget(mut self) {
+        self.permits = 0;
+    }
+}
+
+impl Drop for OwnedSemaphorePermit {
+    fn drop(&mut self) {
+        self.sem.release(self.permits as usize);
+    }
+}
