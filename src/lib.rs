@@ -77,6 +77,8 @@ pub mod time;
 
 pub mod sync;
 
+pub mod context;
+
 /// Cooperative scheduling: the budget every gorun resource charges.
 pub mod coop {
     pub use gorun_coop::{consume_budget, has_budget_remaining, unconstrained};
