@@ -79,6 +79,8 @@ pub mod sync;
 
 pub mod context;
 
+pub mod errgroup;
+
 /// Cooperative scheduling: the budget every gorun resource charges.
 pub mod coop {
     pub use gorun_coop::{consume_budget, has_budget_remaining, unconstrained};
