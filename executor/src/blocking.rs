@@ -117,7 +117,7 @@ impl BlockingPool {
             BlockingSchedule(shared.clone()),
             location,
         );
-        match shared.owned.bind(task, None) {
+        match shared.owned.bind(task) {
             Ok(()) => self.push(shared, notified),
             Err(task) => {
                 drop(notified);

@@ -122,7 +122,7 @@ impl Shared {
         F::Output: Send + 'static,
     {
         let (task, notified, raw) = new_task(future, self.clone(), location);
-        match self.owned.bind(task, worker::index_on(self)) {
+        match self.owned.bind(task) {
             Ok(()) => worker::schedule(self, notified, false),
             Err(task) => {
                 // The runtime is shutting down: the task never runs.

@@ -51,14 +51,6 @@ fn with_worker<R>(f: impl FnOnce(Option<&WorkerCtx>) -> R) -> R {
     f(unsafe { p.as_ref() })
 }
 
-/// The index of this thread's worker if it is one of `shared`'s.
-pub(crate) fn index_on(shared: &Arc<Shared>) -> Option<usize> {
-    with_worker(|w| match w {
-        Some(w) if Arc::ptr_eq(&w.shared, shared) => Some(w.index),
-        _ => None,
-    })
-}
-
 /// Queues a woken, spawned or yielding task: locally when called on one of this
 /// runtime's (unparked) workers, else through the injector.
 pub(crate) fn schedule(shared: &Arc<Shared>, task: Notified, is_yield: bool) {

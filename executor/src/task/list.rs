@@ -5,12 +5,12 @@
 //! task records its shard and slot in its header (8 bytes, where a doubly linked list
 //! would take 16). Removal empties the slot and pushes its index on a free list, so it
 //! touches no other task's header (with a million tasks those are cold in cache).
-//! A worker binds the tasks it spawns to its own shards, so a task that completes
-//! where it was spawned takes an uncontended lock.
+//! A task's shard follows from its address (Fibonacci hashing over 8 shards per
+//! worker): measured faster than binding tasks to the spawning worker's own shards,
+//! whose locks a stealing worker then contends for.
 //!
 //! # Invariants
-//! - A task's slot index is read or written only under its shard's lock; the slot's
-//!   shard number is written once by `bind` and never changes.
+//! - A task's slot index is read or written only under its shard's lock.
 //! - A task is in the list iff its slot index is not `NOT_IN_LIST`, and then
 //!   `shard.tasks[index]` is that task. Every other slot is `None` and on `free`.
 //! - Once `closed` is set (before the shards are drained), no task is inserted: a
@@ -18,7 +18,7 @@
 
 use std::cell::UnsafeCell;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use crossbeam_utils::CachePadded;
@@ -28,18 +28,15 @@ use super::Task;
 
 const NOT_IN_LIST: u32 = u32::MAX;
 
-/// Where a task sits in the list; lives in the task header.
+/// Where a task sits in its shard (the shard follows from the task's address); lives
+/// in the task header.
 pub(crate) struct Slot {
-    /// Written once by `bind`, before the task is published; read by `remove` to
-    /// find the lock that guards `index`.
-    shard: AtomicU32,
     index: UnsafeCell<u32>,
 }
 
 impl Slot {
     pub(crate) fn new() -> Slot {
         Slot {
-            shard: AtomicU32::new(0),
             index: UnsafeCell::new(NOT_IN_LIST),
         }
     }
@@ -72,10 +69,8 @@ unsafe impl Send for Shard {}
 
 pub(crate) struct OwnedTasks {
     shards: Box<[CachePadded<Mutex<Shard>>]>,
-    /// Tasks per worker: shards `[w * per_worker, (w + 1) * per_worker)` are worker
-    /// `w`'s; spawns from elsewhere spread over all shards.
-    per_worker: usize,
-    next_remote: AtomicUsize,
+    /// log2 of the number of shards (a power of two).
+    shard_bits: u32,
     closed: AtomicBool,
 }
 
@@ -86,16 +81,11 @@ unsafe fn index<'a>(ptr: NonNull<Header>) -> &'a mut u32 {
     unsafe { &mut *ptr.as_ref().owned.index.get() }
 }
 
-fn shard_of(ptr: NonNull<Header>) -> usize {
-    // SAFETY: callers hold a reference to the task.
-    unsafe { ptr.as_ref() }.owned.shard.load(Ordering::Relaxed) as usize
-}
-
 impl OwnedTasks {
     pub(crate) fn new(procs: usize) -> OwnedTasks {
-        let per_worker = 8;
+        let n = (procs * 8).next_power_of_two();
         OwnedTasks {
-            shards: (0..procs * per_worker)
+            shards: (0..n)
                 .map(|_| {
                     CachePadded::new(Mutex::new(Shard {
                         tasks: Vec::new(),
@@ -105,33 +95,33 @@ impl OwnedTasks {
                     }))
                 })
                 .collect(),
-            per_worker,
-            next_remote: AtomicUsize::new(0),
+            shard_bits: n.trailing_zeros(),
             closed: AtomicBool::new(false),
         }
+    }
+
+    /// The shard of a task, from its address.
+    fn shard_of(&self, ptr: NonNull<Header>) -> usize {
+        if self.shard_bits == 0 {
+            return 0;
+        }
+        let h = (ptr.as_ptr() as usize >> 6).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        h >> (usize::BITS - self.shard_bits)
     }
 
     fn lock(&self, shard: usize) -> std::sync::MutexGuard<'_, Shard> {
         self.shards[shard].lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Inserts a new task, into one of `worker`'s shards if it is given. Fails,
-    /// returning the task, once the list is closed: the caller must shut it down.
-    pub(crate) fn bind(&self, task: Task, worker: Option<usize>) -> Result<(), Task> {
+    /// Inserts a new task. Fails, returning it, once the list is closed: the caller
+    /// must shut it down.
+    pub(crate) fn bind(&self, task: Task) -> Result<(), Task> {
         let ptr = task.as_raw();
-        let shard = match worker {
-            Some(w) => w * self.per_worker + (ptr.as_ptr() as usize >> 6) % self.per_worker,
-            None => self.next_remote.fetch_add(1, Ordering::Relaxed) % self.shards.len(),
-        };
+        let shard = self.shard_of(ptr);
         let mut s = self.lock(shard);
         if self.closed.load(Ordering::Acquire) {
             return Err(task);
         }
-        // SAFETY: the task is live (we own a reference).
-        unsafe { ptr.as_ref() }
-            .owned
-            .shard
-            .store(shard as u32, Ordering::Relaxed);
         let raw = task.into_raw();
         let i = match s.free.pop() {
             Some(i) => {
@@ -156,9 +146,7 @@ impl OwnedTasks {
     /// # Safety
     /// `ptr` is a live task of this runtime.
     pub(crate) unsafe fn remove(&self, ptr: NonNull<Header>) -> bool {
-        // The shard never changes after bind, which happened before the task was
-        // published to whoever calls this.
-        let mut s = self.lock(shard_of(ptr));
+        let mut s = self.lock(self.shard_of(ptr));
         // SAFETY: shard lock held; the task is live by the caller's contract.
         unsafe { Self::unlink(&mut s, ptr) }
     }
