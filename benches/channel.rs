@@ -20,28 +20,13 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
+mod common;
+use common::*;
+
 /// Messages per iteration of the throughput workloads.
 const NUM_MSGS: usize = 10_000;
 /// Round trips per iteration of ping-pong.
 const NUM_PINGS: usize = 2_000;
-
-fn workers() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get().min(4))
-}
-
-fn gorun_rt() -> gorun::Runtime {
-    gorun::Runtime::builder()
-        .procs(workers())
-        .build()
-        .expect("gorun runtime")
-}
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers())
-        .build()
-        .expect("tokio runtime")
-}
 
 /// Spawns `producers` tasks each sending its share of `NUM_MSGS` and `consumers`
 /// tasks receiving until closed; checks the total. `$chan` makes (tx, rx),

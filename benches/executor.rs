@@ -14,6 +14,9 @@ use std::hint::black_box;
 use criterion::Criterion;
 use futures::channel::oneshot;
 
+mod common;
+use common::*;
+
 /// Tasks spawned (and joined) per iteration of the spawn benchmarks.
 const NUM_SPAWN: usize = 10_000;
 /// Tasks in `yield_many`.
@@ -26,25 +29,6 @@ const NUM_PINGS: usize = 1_000;
 const CHAIN_LEN: usize = 1_000;
 /// Tasks in the seed workload.
 const NUM_1M: usize = 1_000_000;
-
-fn workers() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get().min(4))
-}
-
-fn gorun_rt() -> gorun::Runtime {
-    gorun::Runtime::builder()
-        .procs(workers())
-        .build()
-        .expect("gorun runtime")
-}
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers())
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
 
 fn spawn_many_local(c: &mut Criterion) {
     let mut g = c.benchmark_group("spawn_many_local");

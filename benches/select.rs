@@ -11,12 +11,11 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
+mod common;
+use common::*;
+
 /// Messages per iteration, split over the two producers.
 const NUM_MSGS: usize = 10_000;
-
-fn workers() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get().min(4))
-}
 
 async fn gorun_select2(cap: usize) -> usize {
     let (tx1, rx1) = gorun::chan::<usize>(cap);

@@ -11,16 +11,15 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
+mod common;
+use common::*;
+
 /// Lock/unlock (acquire/release) operations per iteration.
 const OPS: usize = 10_000;
 /// Contending tasks.
 const TASKS: usize = 8;
 /// Tasks in the WaitGroup workload.
 const WG_TASKS: usize = 100_000;
-
-fn workers() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get().min(4))
-}
 
 async fn gorun_mutex(tasks: usize) {
     let m = Arc::new(gorun::sync::Mutex::new(0usize));

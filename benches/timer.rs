@@ -21,28 +21,12 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion};
 
+mod common;
+use common::*;
+
 const N_ARM: usize = 1_000_000;
 const N_SLEEP_10MS: usize = 100_000;
 const N_SLEEP_1S: usize = 1_000_000;
-
-fn workers() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get().min(4))
-}
-
-fn gorun_rt() -> gorun::Runtime {
-    gorun::Runtime::builder()
-        .procs(workers())
-        .build()
-        .expect("gorun runtime")
-}
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers())
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
 
 /// Durations spread over the wheel's low levels, as real timeouts are.
 fn dur(i: usize) -> Duration {
