@@ -152,6 +152,26 @@ pub async fn consume_budget() {
     Consume(false).await
 }
 
+/// Returns `Pending` once, having woken its task: on gorun the task goes to the back of
+/// its run queue (Go's `runtime.Gosched`; `gorun::yield_now` is this). Lives here so
+/// the timer crate can yield without depending on the executor.
+pub async fn yield_now() {
+    struct YieldNow(bool);
+    impl Future for YieldNow {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                return Poll::Ready(());
+            }
+            self.0 = true;
+            // Woken while running: the scheduler re-queues it at the back.
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+    YieldNow(false).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,5 @@
 //! The paused clock for tests: `pause`, `resume`, `advance` on the current driver.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::context::with_current;
@@ -40,19 +37,5 @@ pub fn resume() {
 /// ```
 pub async fn advance(duration: Duration) {
     with_current(|d| d.advance(duration));
-    YieldNow(false).await;
-}
-
-struct YieldNow(bool);
-
-impl Future for YieldNow {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
+    gorun_coop::yield_now().await;
 }
