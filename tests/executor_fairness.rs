@@ -123,9 +123,10 @@ fn burst_from_one_p_is_stolen_by_the_other() {
                 gorun::go(async move {
                     let name = std::thread::current().name().unwrap().to_string();
                     t.lock().unwrap().insert(name);
-                    // A little work so the spawner's queue is not drained at once.
+                    // A little work (100 ms in all) so the spawner's queue is not drained at once,
+                    // even if the OS is slow to run the second worker.
                     let start = Instant::now();
-                    while start.elapsed() < Duration::from_micros(20) {}
+                    while start.elapsed() < Duration::from_micros(100) {}
                 })
             })
             .collect();
