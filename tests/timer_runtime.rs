@@ -66,3 +66,39 @@ fn channel_timers_on_the_runtime() {
         ticker.stop();
     });
 }
+
+/// A paused runtime jumps its clock to the next timer when every worker is idle, for a
+/// future driven by `block_on` on the calling thread as well as for tasks.
+#[test]
+fn paused_clock_auto_advances_for_block_on_and_tasks() {
+    let rt = gorun::Runtime::builder()
+        .procs(2)
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let wall = std::time::Instant::now();
+    let virtual_elapsed = rt.block_on(async {
+        let start = gorun::time::Instant::now();
+        gorun::time::sleep(Duration::from_secs(3600)).await;
+        let hs: Vec<_> = (1..=100u64)
+            .map(|i| gorun::go(gorun::time::sleep(Duration::from_secs(i))))
+            .collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+        start.elapsed()
+    });
+    assert!(
+        virtual_elapsed >= Duration::from_secs(3700),
+        "{virtual_elapsed:?}"
+    );
+    assert!(
+        virtual_elapsed < Duration::from_secs(3702),
+        "{virtual_elapsed:?}"
+    );
+    assert!(
+        wall.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        wall.elapsed()
+    );
+}
