@@ -81,6 +81,8 @@ pub mod context;
 
 pub mod errgroup;
 
+pub mod net;
+
 /// Cooperative scheduling: the budget every gorun resource charges.
 pub mod coop {
     pub use gorun_coop::{consume_budget, has_budget_remaining, unconstrained};

@@ -52,6 +52,8 @@ pub enum BuildError {
     ZeroBlockingThreads,
     /// The operating system refused to start a worker thread.
     Spawn(std::io::Error),
+    /// The I/O reactor (an epoll/kqueue instance and its waker) could not be created.
+    Reactor(std::io::Error),
 }
 
 impl fmt::Display for BuildError {
@@ -65,6 +67,7 @@ impl fmt::Display for BuildError {
                 f.write_str("max_blocking_threads must be at least 1 (got 0)")
             }
             BuildError::Spawn(e) => write!(f, "failed to start a worker thread: {e}"),
+            BuildError::Reactor(e) => write!(f, "failed to create the I/O reactor: {e}"),
         }
     }
 }
@@ -72,7 +75,7 @@ impl fmt::Display for BuildError {
 impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            BuildError::Spawn(e) => Some(e),
+            BuildError::Spawn(e) | BuildError::Reactor(e) => Some(e),
             _ => None,
         }
     }
@@ -176,7 +179,7 @@ impl Builder {
             abort_on_panic: self.abort_on_panic,
             start_paused: self.start_paused,
         };
-        let (shared, locals) = Shared::new(config);
+        let (shared, locals) = Shared::new(config).map_err(BuildError::Reactor)?;
         // `after_func` runs its function as a task of this runtime. A weak reference:
         // the driver lives inside the runtime it would otherwise keep alive.
         let weak = Arc::downgrade(&shared);

@@ -89,7 +89,9 @@ impl Schedule for Arc<Shared> {
 }
 
 impl Shared {
-    pub(crate) fn new(config: Config) -> (Arc<Shared>, Vec<crossbeam_deque::Worker<Notified>>) {
+    pub(crate) fn new(
+        config: Config,
+    ) -> std::io::Result<(Arc<Shared>, Vec<crossbeam_deque::Worker<Notified>>)> {
         let procs = config.procs;
         let locals: Vec<_> = (0..procs)
             .map(|_| crossbeam_deque::Worker::new_fifo())
@@ -98,7 +100,7 @@ impl Shared {
         let shared = Arc::new(Shared {
             injector: Injector::new(),
             stealers: locals.iter().map(|w| w.stealer()).collect(),
-            driver: Driver::new(parkers.clone(), config.start_paused),
+            driver: Driver::new(parkers.clone(), config.start_paused)?,
             parkers,
             idle: Idle::new(procs),
             owned: OwnedTasks::new(procs),
@@ -109,7 +111,7 @@ impl Shared {
             metrics: Metrics::default(),
             config,
         });
-        (shared, locals)
+        Ok((shared, locals))
     }
 
     pub(crate) fn spawn<F>(
@@ -144,6 +146,8 @@ impl Shared {
     pub(crate) fn notify_parked(&self) {
         if let Some(worker) = self.idle.worker_to_notify() {
             self.parkers[worker].unpark();
+            // It may sleep in the reactor rather than on its condvar.
+            self.driver.unpark_worker(worker);
         }
     }
 

@@ -70,6 +70,14 @@ impl Parker {
         }
     }
 
+    /// Consumes a pending unpark, if any, without sleeping. Used by the worker in
+    /// the driver, which sleeps in the reactor instead of on the condvar.
+    pub(crate) fn take_notified(&self) -> bool {
+        self.state
+            .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+            .is_ok()
+    }
+
     pub(crate) fn unpark(&self) {
         match self.state.swap(NOTIFIED, SeqCst) {
             EMPTY | NOTIFIED => {}

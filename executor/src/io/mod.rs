@@ -1,0 +1,15 @@
+//! The I/O driver: a mio reactor per runtime, polled by the worker that holds the
+//! driver (see `driver.rs`), and the readiness machinery sockets are built on.
+//!
+//! - `reactor.rs`: the `mio::Poll`, its `Waker`, and the registration slab;
+//! - `scheduled_io.rs`: readiness per registration, with a tick so a stale readiness
+//!   is never consumed and a wake never lost;
+//! - `registration.rs`: what a socket holds; deregisters on drop.
+
+mod reactor;
+mod registration;
+mod scheduled_io;
+
+pub(crate) use reactor::Reactor;
+pub(crate) use registration::PollEvented;
+pub(crate) use scheduled_io::Direction;

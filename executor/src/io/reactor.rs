@@ -1,0 +1,201 @@
+//! The reactor: one `mio::Poll` per runtime, polled by the worker that holds the
+//! driver (Go's netpoller: one M blocks in `netpoll(delay)` with the timer's timeout).
+//!
+//! # Invariants
+//! - Only the driver holder calls [`Reactor::turn`] (the driver's lock guarantees it;
+//!   the `poll` mutex is never contended and only makes that visible to the compiler).
+//! - A token is a slab index with a generation: an event for a registration that was
+//!   dropped (and whose slot was reused) since the poll returned is ignored.
+//! - [`Reactor::wake`] writes to the mio `Waker`, whose event stays pending until the
+//!   next poll: a wake sent before the driver holder blocks makes that poll return at
+//!   once, so it is never lost.
+//! - After [`Reactor::shutdown`] no registration is accepted and every live one
+//!   answers with an error, so no task waits forever on a dead runtime.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mio::event::Source;
+use mio::{Events, Interest, Poll, Registry, Token};
+
+use super::scheduled_io::{self, ScheduledIo};
+
+const WAKE_TOKEN: Token = Token(usize::MAX);
+const INDEX_BITS: u32 = usize::BITS / 2;
+const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
+const EVENTS_CAPACITY: usize = 1024;
+
+struct Slot {
+    generation: usize,
+    io: Option<Arc<ScheduledIo>>,
+}
+
+#[derive(Default)]
+struct Slab {
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+}
+
+pub(crate) struct Reactor {
+    poll: Mutex<(Poll, Events)>,
+    registry: Registry,
+    waker: mio::Waker,
+    slab: Mutex<Slab>,
+    /// Live registrations; busy workers skip the non-blocking poll when zero.
+    registered: AtomicUsize,
+    shutdown: AtomicBool,
+}
+
+impl Reactor {
+    pub(crate) fn new() -> io::Result<Reactor> {
+        let poll = Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let waker = mio::Waker::new(poll.registry(), WAKE_TOKEN)?;
+        Ok(Reactor {
+            poll: Mutex::new((poll, Events::with_capacity(EVENTS_CAPACITY))),
+            registry,
+            waker,
+            slab: Mutex::new(Slab::default()),
+            registered: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+        })
+    }
+
+    fn slab(&self) -> std::sync::MutexGuard<'_, Slab> {
+        self.slab.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn has_registrations(&self) -> bool {
+        self.registered.load(Relaxed) > 0
+    }
+
+    /// Interrupts the poll of the driver holder (or makes its next one return).
+    pub(crate) fn wake(&self) {
+        // Failure means the eventfd counter is saturated: a wake is pending anyway.
+        let _ = self.waker.wake();
+    }
+
+    /// Polls for events for `timeout` at most (`None`: until one arrives or a wake)
+    /// and dispatches them. Returns how many registrations got readiness.
+    pub(crate) fn turn(&self, timeout: Option<Duration>) -> usize {
+        let mut guard = self.poll.lock().unwrap_or_else(|e| e.into_inner());
+        let (poll, events) = &mut *guard;
+        if let Err(e) = poll.poll(events, timeout) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                // Nothing sensible to do but report nothing; the next turn retries.
+                return 0;
+            }
+        }
+        let mut n = 0;
+        for ev in events.iter() {
+            if ev.token() == WAKE_TOKEN {
+                continue;
+            }
+            let Some(io) = self.lookup(ev.token()) else {
+                continue;
+            };
+            let mut ready = 0;
+            if ev.is_readable() {
+                ready |= scheduled_io::READABLE;
+            }
+            if ev.is_writable() {
+                ready |= scheduled_io::WRITABLE;
+            }
+            if ev.is_read_closed() {
+                ready |= scheduled_io::READ_CLOSED;
+            }
+            if ev.is_write_closed() {
+                ready |= scheduled_io::WRITE_CLOSED;
+            }
+            if ev.is_error() {
+                ready |= scheduled_io::ERROR;
+            }
+            io.set_readiness(ready);
+            n += 1;
+        }
+        n
+    }
+
+    fn lookup(&self, token: Token) -> Option<Arc<ScheduledIo>> {
+        let (index, generation) = (token.0 & INDEX_MASK, token.0 >> INDEX_BITS);
+        let slab = self.slab();
+        let slot = slab.slots.get(index)?;
+        if slot.generation != generation {
+            return None;
+        }
+        slot.io.clone()
+    }
+
+    /// Registers `source` for `interest`; the token and readiness cell to use.
+    pub(crate) fn register(
+        &self,
+        source: &mut impl Source,
+        interest: Interest,
+    ) -> io::Result<(Token, Arc<ScheduledIo>)> {
+        let io = Arc::new(ScheduledIo::new());
+        let token = {
+            let mut slab = self.slab();
+            if self.shutdown.load(Acquire) {
+                return Err(scheduled_io::gone());
+            }
+            let index = match slab.free.pop() {
+                Some(i) => i,
+                None => {
+                    let i = slab.slots.len();
+                    if i >= INDEX_MASK {
+                        return Err(io::Error::other("gorun: too many registered sockets"));
+                    }
+                    slab.slots.push(Slot {
+                        generation: 0,
+                        io: None,
+                    });
+                    i
+                }
+            };
+            let slot = &mut slab.slots[index];
+            slot.io = Some(io.clone());
+            Token(((slot.generation & (usize::MAX >> INDEX_BITS)) << INDEX_BITS) | index)
+        };
+        self.registered.fetch_add(1, Relaxed);
+        if let Err(e) = self.registry.register(source, token, interest) {
+            self.release(token);
+            return Err(e);
+        }
+        Ok((token, io))
+    }
+
+    /// Removes `source` from the poll set. Errors are ignored: the fd is about to
+    /// be closed, which removes it anyway.
+    pub(crate) fn deregister(&self, source: &mut impl Source) {
+        let _ = self.registry.deregister(source);
+    }
+
+    /// Frees `token`'s slot (dropping its wakers); later events for it are ignored.
+    pub(crate) fn release(&self, token: Token) {
+        let io = {
+            let mut slab = self.slab();
+            let index = token.0 & INDEX_MASK;
+            let slot = &mut slab.slots[index];
+            slot.generation = slot.generation.wrapping_add(1);
+            let io = slot.io.take();
+            slab.free.push(index);
+            io
+        };
+        self.registered.fetch_sub(1, Relaxed);
+        drop(io);
+    }
+
+    /// Fails every registration, present and future, and wakes their tasks.
+    pub(crate) fn shutdown(&self) {
+        let live: Vec<_> = {
+            let slab = self.slab();
+            self.shutdown.store(true, Release);
+            slab.slots.iter().filter_map(|s| s.io.clone()).collect()
+        };
+        for io in live {
+            io.shutdown();
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Per-registration readiness: what the reactor last saw for one socket, and the
+//! tasks waiting for it (tokio's `ScheduledIo`).
+//!
+//! # Invariants
+//! - `state` packs the readiness bits (low byte), `SHUTDOWN`, and a tick (the bits
+//!   above `TICK_SHIFT`) that the reactor bumps on every event it dispatches here.
+//! - A task consumes readiness only through [`ScheduledIo::clear_readiness`] with the
+//!   tick it observed: if an event arrived since (the tick moved), nothing is cleared,
+//!   so an edge-triggered event that lands between a `WouldBlock` and the clear is
+//!   never lost, and a stale readiness is never consumed twice.
+//! - No lost wake: the reactor publishes readiness *before* taking `waiters`; a task
+//!   stores its waker under `waiters` and re-reads `state` before returning
+//!   `Pending`. Either the task sees the new bits, or the reactor sees its waker.
+
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering::*};
+use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
+
+/// The socket can be read (or accepted from) without blocking.
+pub(crate) const READABLE: usize = 1;
+/// The socket can be written to without blocking.
+pub(crate) const WRITABLE: usize = 1 << 1;
+/// The peer closed its write side: reads return EOF. Final: never cleared.
+pub(crate) const READ_CLOSED: usize = 1 << 2;
+/// The write side is closed (hang-up): writes fail. Final: never cleared.
+pub(crate) const WRITE_CLOSED: usize = 1 << 3;
+/// An error is pending on the socket (both directions see it). Cleared like
+/// readable/writable: reading the error (`SO_ERROR`, a failed `recv`) consumes it.
+pub(crate) const ERROR: usize = 1 << 4;
+/// The runtime shut down: every poll fails from now on.
+const SHUTDOWN: usize = 1 << 5;
+const READY_MASK: usize = READABLE | WRITABLE | READ_CLOSED | WRITE_CLOSED | ERROR;
+const TICK_SHIFT: u32 = 8;
+
+/// A direction a task waits in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+impl Direction {
+    fn mask(self) -> usize {
+        match self {
+            Direction::Read => READABLE | READ_CLOSED | ERROR,
+            Direction::Write => WRITABLE | WRITE_CLOSED | ERROR,
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Direction::Read => 0,
+            Direction::Write => 1,
+        }
+    }
+}
+
+/// Readiness observed by a task, with the tick it was observed at.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReadyEvent {
+    tick: usize,
+    ready: usize,
+}
+
+impl ReadyEvent {
+    /// Whether the socket is closed in this direction (a final state).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.ready & (READ_CLOSED | WRITE_CLOSED) != 0
+    }
+}
+
+pub(crate) struct ScheduledIo {
+    state: AtomicUsize,
+    /// Wakers per direction. More than one only when several tasks share a socket
+    /// (a `UdpSocket` behind an `Arc`); all are woken on readiness.
+    waiters: Mutex<[Vec<Waker>; 2]>,
+}
+
+fn tick_of(state: usize) -> usize {
+    state >> TICK_SHIFT
+}
+
+impl ScheduledIo {
+    pub(crate) fn new() -> ScheduledIo {
+        ScheduledIo {
+            state: AtomicUsize::new(0),
+            waiters: Mutex::new([Vec::new(), Vec::new()]),
+        }
+    }
+
+    fn waiters(&self) -> std::sync::MutexGuard<'_, [Vec<Waker>; 2]> {
+        self.waiters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Called by the reactor: adds `ready` bits, bumps the tick, wakes the waiters
+    /// of every direction the bits concern.
+    pub(crate) fn set_readiness(&self, ready: usize) {
+        let _ = self.state.fetch_update(AcqRel, Acquire, |cur| {
+            let tick = tick_of(cur).wrapping_add(1);
+            Some((tick << TICK_SHIFT) | (cur & (READY_MASK | SHUTDOWN)) | (ready & READY_MASK))
+        });
+        self.wake(ready);
+    }
+
+    /// Marks the registration dead (runtime shutdown) and wakes everyone.
+    pub(crate) fn shutdown(&self) {
+        self.state.fetch_or(SHUTDOWN, AcqRel);
+        self.wake(READY_MASK);
+    }
+
+    fn wake(&self, ready: usize) {
+        let mut woken = Vec::new();
+        {
+            let mut w = self.waiters();
+            for dir in [Direction::Read, Direction::Write] {
+                if ready & dir.mask() != 0 {
+                    woken.append(&mut w[dir.index()]);
+                }
+            }
+        }
+        // Wake outside the lock: a waker may run arbitrary code.
+        for w in woken {
+            w.wake();
+        }
+    }
+
+    fn ready_now(&self, dir: Direction) -> Option<io::Result<ReadyEvent>> {
+        let cur = self.state.load(Acquire);
+        if cur & SHUTDOWN != 0 {
+            return Some(Err(gone()));
+        }
+        let ready = cur & dir.mask();
+        (ready != 0).then(|| {
+            Ok(ReadyEvent {
+                tick: tick_of(cur),
+                ready,
+            })
+        })
+    }
+
+    /// Readiness in `dir`, or `Pending` with the task's waker stored.
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        if let Some(r) = self.ready_now(dir) {
+            return Poll::Ready(r);
+        }
+        let mut w = self.waiters();
+        let list = &mut w[dir.index()];
+        if !list.iter().any(|x| x.will_wake(cx.waker())) {
+            list.push(cx.waker().clone());
+        }
+        // Re-check under the lock: the reactor publishes before it takes the lock.
+        match self.ready_now(dir) {
+            Some(r) => Poll::Ready(r),
+            None => Poll::Pending,
+        }
+    }
+
+    /// Stores the task's waker for the next event in `dir`, whatever the current
+    /// readiness: for an operation that would block although only final (closed)
+    /// bits are set, which must wait rather than spin. Returns `false` (retry now)
+    /// if an event arrived since `ev` was observed.
+    pub(crate) fn wait_next_event(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        ev: ReadyEvent,
+    ) -> bool {
+        let mut w = self.waiters();
+        // Checked under the lock: a later event sees the waker stored here.
+        if tick_of(self.state.load(Acquire)) != ev.tick {
+            return false;
+        }
+        let list = &mut w[dir.index()];
+        if !list.iter().any(|x| x.will_wake(cx.waker())) {
+            list.push(cx.waker().clone());
+        }
+        true
+    }
+
+    /// Clears the readable/writable/error bits of `ev` if no event arrived since it
+    /// was observed. The closed bits are final and never cleared.
+    pub(crate) fn clear_readiness(&self, ev: ReadyEvent) {
+        let clear = ev.ready & (READABLE | WRITABLE | ERROR);
+        let _ = self.state.fetch_update(AcqRel, Acquire, |cur| {
+            (tick_of(cur) == ev.tick).then_some(cur & !clear)
+        });
+    }
+}
+
+pub(crate) fn gone() -> io::Error {
+    io::Error::other("gorun: the runtime driving this socket has shut down")
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    #[test]
+    fn stale_tick_does_not_clear() {
+        let io = ScheduledIo::new();
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(io.poll_ready(&mut cx, Direction::Read).is_pending());
+        io.set_readiness(READABLE);
+        assert_eq!(count.0.load(SeqCst), 1);
+        let ev = match io.poll_ready(&mut cx, Direction::Read) {
+            Poll::Ready(Ok(ev)) => ev,
+            _ => panic!("readable"),
+        };
+        // A new event lands between the WouldBlock and the clear: it must survive.
+        io.set_readiness(READABLE);
+        io.clear_readiness(ev);
+        assert!(io.poll_ready(&mut cx, Direction::Read).is_ready());
+        let ev = match io.poll_ready(&mut cx, Direction::Read) {
+            Poll::Ready(Ok(ev)) => ev,
+            _ => panic!("readable"),
+        };
+        io.clear_readiness(ev);
+        assert!(io.poll_ready(&mut cx, Direction::Read).is_pending());
+        assert!(io.poll_ready(&mut cx, Direction::Write).is_pending());
+        io.shutdown();
+        assert!(matches!(
+            io.poll_ready(&mut cx, Direction::Write),
+            Poll::Ready(Err(_))
+        ));
+    }
+}

@@ -1,0 +1,70 @@
+//! Non-blocking sockets on the runtime's mio reactor: Go's `net` package.
+//!
+//! Each socket registers with the reactor of the runtime it is created in (the
+//! global runtime outside any), and implements the `futures-io`
+//! [`AsyncRead`](futures_io::AsyncRead)/[`AsyncWrite`](futures_io::AsyncWrite)
+//! traits. Every read, write and accept charges the task's cooperative budget.
+//! A socket's future can be dropped at any await point (for example by
+//! `time::timeout`): no data is lost and the socket stays usable.
+//!
+//! ```
+//! use futures::io::{AsyncReadExt, AsyncWriteExt};
+//! use gorun_executor::net::{TcpListener, TcpStream};
+//!
+//! let rt = gorun_executor::Runtime::builder().procs(2).build().unwrap();
+//! rt.block_on(async {
+//!     let listener = TcpListener::bind("127.0.0.1:0").await?;
+//!     let addr = listener.local_addr()?;
+//!     let server = gorun_executor::go(async move {
+//!         let (mut s, _) = listener.accept().await?;
+//!         let mut buf = [0; 5];
+//!         s.read_exact(&mut buf).await?;
+//!         s.write_all(&buf).await?;
+//!         std::io::Result::Ok(())
+//!     });
+//!     let mut c = TcpStream::connect(addr).await?;
+//!     c.write_all(b"hello").await?;
+//!     let mut buf = [0; 5];
+//!     c.read_exact(&mut buf).await?;
+//!     assert_eq!(&buf, b"hello");
+//!     server.await.unwrap()
+//! })
+//! .unwrap();
+//! ```
+
+mod split;
+mod tcp;
+mod udp;
+mod unix;
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+pub use split::{OwnedReadHalf, OwnedWriteHalf};
+pub use tcp::{Incoming, TcpListener, TcpStream};
+pub use udp::UdpSocket;
+pub use unix::{UnixIncoming, UnixListener, UnixStream};
+
+/// Resolves `addr`, trying each address with `f` until one succeeds; the last error
+/// otherwise. Resolution runs on the calling thread (instant for literal addresses;
+/// use `spawn_blocking` around a DNS lookup that may be slow).
+async fn each_addr<A, T, F, Fut>(addr: A, mut f: F) -> io::Result<T>
+where
+    A: ToSocketAddrs,
+    F: FnMut(SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = io::Result<T>>,
+{
+    let mut last = None;
+    for a in addr.to_socket_addrs()? {
+        match f(a).await {
+            Ok(t) => return Ok(t),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "could not resolve to any address",
+        )
+    }))
+}

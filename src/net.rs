@@ -1,0 +1,44 @@
+//! Networking: Go's `net` package on gorun's mio reactor.
+//!
+//! | Go | gorun |
+//! |----|-------|
+//! | `net.Listen("tcp", addr)`, `l.Accept()` | [`TcpListener::bind`], [`TcpListener::accept`] / [`TcpListener::incoming`] |
+//! | `net.Dial("tcp", addr)` | [`TcpStream::connect`] |
+//! | `conn.(*net.TCPConn).CloseWrite()` | [`TcpStream::shutdown`]`(Shutdown::Write)`, or `close().await` |
+//! | `net.ListenUDP`, `ReadFrom`, `WriteTo` | [`UdpSocket::bind`], [`UdpSocket::recv_from`], [`UdpSocket::send_to`] |
+//! | `net.Listen("unix", path)` | [`UnixListener::bind`], [`UnixStream::connect`] |
+//! | `conn.SetReadDeadline` | wrap the read in [`time::timeout`](crate::time::timeout): the socket stays usable |
+//!
+//! Streams implement the `futures-io` `AsyncRead`/`AsyncWrite` traits, so
+//! `futures::io::{AsyncReadExt, AsyncWriteExt}` give `read_exact`, `write_all`,
+//! `copy` and the rest. Sockets register with the reactor of the runtime they are
+//! created in (the global runtime outside any); the worker that holds the driver
+//! blocks in `epoll`/`kqueue` with the next timer's deadline as its timeout.
+//!
+//! ```
+//! use futures::io::{AsyncReadExt, AsyncWriteExt};
+//! use gorun::net::{TcpListener, TcpStream};
+//!
+//! #[gorun::main(procs = 2)]
+//! async fn main() -> std::io::Result<()> {
+//!     let listener = TcpListener::bind("127.0.0.1:0").await?;
+//!     let addr = listener.local_addr()?;
+//!     gorun::go(async move {
+//!         while let Ok((conn, _)) = listener.accept().await {
+//!             gorun::go(async move {
+//!                 let (r, mut w) = conn.into_split();
+//!                 let _ = futures::io::copy(r, &mut w).await; // echo
+//!             });
+//!         }
+//!     });
+//!     let mut c = TcpStream::connect(addr).await?;
+//!     c.write_all(b"ping").await?;
+//!     let mut buf = [0; 4];
+//!     c.read_exact(&mut buf).await?;
+//!     assert_eq!(&buf, b"ping");
+//!     Ok(())
+//! }
+//! ```
+
+#[doc(inline)]
+pub use gorun_executor::net::*;

@@ -1,0 +1,277 @@
+//! TCP on the reactor: echo under load, half-close, tiny writes, timeouts on reads,
+//! abrupt disconnects. Loopback only; every loop is bounded.
+
+use std::net::{Shutdown, SocketAddr};
+use std::time::Duration;
+
+use futures::io::{AsyncReadExt, AsyncWriteExt};
+use futures::StreamExt;
+use gorun::net::{TcpListener, TcpStream};
+
+fn rt() -> gorun::Runtime {
+    gorun::Runtime::builder().procs(4).build().unwrap()
+}
+
+/// The soft limit on open files, from /proc (None where unknown).
+fn fd_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// Accepts forever, echoing every connection until EOF.
+async fn echo_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    gorun::go(async move {
+        let mut incoming = listener.incoming();
+        while let Some(conn) = incoming.next().await {
+            let Ok(conn) = conn else { continue };
+            gorun::go(async move {
+                let (r, mut w) = conn.into_split();
+                let _ = futures::io::copy(r, &mut w).await;
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn echo_1000_concurrent_clients() {
+    // Each client costs two descriptors (both ends); stay well under the limit.
+    let clients = fd_limit().map_or(1000, |l| 1000.min(l.saturating_sub(200) / 2));
+    rt().block_on(async move {
+        let addr = echo_server().await;
+        let handles: Vec<_> = (0..clients)
+            .map(|i| {
+                gorun::go(async move {
+                    let mut c = TcpStream::connect(addr).await?;
+                    c.set_nodelay(true)?;
+                    let msg = format!("hello from client {i:04}").into_bytes();
+                    for _ in 0..3 {
+                        c.write_all(&msg).await?;
+                        let mut buf = vec![0; msg.len()];
+                        c.read_exact(&mut buf).await?;
+                        assert_eq!(buf, msg);
+                    }
+                    std::io::Result::Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.await.unwrap().unwrap();
+        }
+    });
+}
+
+#[test]
+fn half_close_peer_reads_eof_then_writes_back() {
+    rt().block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = gorun::go(async move {
+            let (mut s, peer) = listener.accept().await.unwrap();
+            assert_eq!(s.peer_addr().unwrap(), peer);
+            let mut all = Vec::new();
+            s.read_to_end(&mut all).await.unwrap(); // returns at the client's FIN
+            s.write_all(&all).await.unwrap();
+            s.write_all(b"!").await.unwrap();
+        });
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"half").await.unwrap();
+        c.shutdown(Shutdown::Write).unwrap();
+        let mut back = Vec::new();
+        c.read_to_end(&mut back).await.unwrap();
+        assert_eq!(back, b"half!");
+        server.await.unwrap();
+    });
+}
+
+#[test]
+fn close_on_write_half_sends_eof() {
+    rt().block_on(async {
+        let addr = echo_server().await;
+        let c = TcpStream::connect(addr).await.unwrap();
+        let (mut r, mut w) = c.into_split();
+        w.write_all(b"abc").await.unwrap();
+        w.close().await.unwrap();
+        let mut back = Vec::new();
+        r.read_to_end(&mut back).await.unwrap();
+        assert_eq!(back, b"abc");
+    });
+}
+
+#[test]
+fn many_tiny_writes() {
+    const N: usize = 20_000;
+    rt().block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let reader = gorun::go(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut all = Vec::new();
+            s.read_to_end(&mut all).await.unwrap();
+            all
+        });
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        for i in 0..N {
+            c.write_all(&[(i % 251) as u8]).await.unwrap();
+        }
+        c.close().await.unwrap();
+        let all = reader.await.unwrap();
+        assert_eq!(all.len(), N);
+        assert!(all.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
+    });
+}
+
+#[test]
+fn timed_out_read_leaves_socket_usable() {
+    rt().block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (go_tx, go_rx) = gorun::chan::<()>(0);
+        let server = gorun::go(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            go_rx.recv().await.unwrap();
+            s.write_all(b"late").await.unwrap();
+            let mut buf = [0; 2];
+            s.read_exact(&mut buf).await.unwrap();
+            buf
+        });
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        let mut buf = [0; 4];
+        let r = gorun::time::timeout(Duration::from_millis(50), c.read(&mut buf)).await;
+        assert!(r.is_err(), "nothing was sent yet: the read must time out");
+        go_tx.send(()).await.unwrap();
+        let n = gorun::time::timeout(Duration::from_secs(10), c.read_exact(&mut buf))
+            .await
+            .expect("the second read must not hang");
+        n.unwrap();
+        assert_eq!(&buf, b"late");
+        c.write_all(b"ok").await.unwrap();
+        assert_eq!(&server.await.unwrap(), b"ok");
+    });
+}
+
+#[test]
+fn abrupt_client_disconnects_do_not_break_the_server() {
+    rt().block_on(async {
+        let addr = echo_server().await;
+        for i in 0..200 {
+            let mut c = TcpStream::connect(addr).await.unwrap();
+            if i % 2 == 0 {
+                c.write_all(b"bye").await.unwrap();
+            }
+            drop(c); // gone, with data possibly unread: the server sees EOF or a reset
+        }
+        // The server still serves.
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"still here").await.unwrap();
+        let mut buf = [0; 10];
+        c.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"still here");
+    });
+}
+
+#[test]
+fn reading_a_reset_connection_is_an_error_or_eof() {
+    rt().block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        let (s, _) = listener.accept().await.unwrap();
+        // Unread data at close makes the kernel send a RST instead of a FIN.
+        c.write_all(b"unread").await.unwrap();
+        gorun::time::sleep(Duration::from_millis(20)).await;
+        drop(s);
+        gorun::time::sleep(Duration::from_millis(20)).await;
+        let mut buf = [0; 16];
+        let r = gorun::time::timeout(Duration::from_secs(10), c.read(&mut buf))
+            .await
+            .expect("a read of a reset connection must not hang");
+        match r {
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset),
+            Ok(n) => assert_eq!(n, 0),
+        }
+        // Writing to the closed peer fails, within a bounded number of writes.
+        let mut failed = None;
+        for _ in 0..100 {
+            if let Err(e) = c.write_all(&[0; 1024]).await {
+                failed = Some(e);
+                break;
+            }
+        }
+        let e = failed.expect("writing to a closed peer must fail");
+        assert!(
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+            ),
+            "{e:?}"
+        );
+    });
+}
+
+#[test]
+fn errors_binding_a_used_port_and_connecting_to_a_closed_one() {
+    rt().block_on(async {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let e = TcpListener::bind(addr).await.unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AddrInUse);
+        drop(l);
+        let e = gorun::time::timeout(Duration::from_secs(10), TcpStream::connect(addr))
+            .await
+            .expect("connecting to a closed port must not hang")
+            .unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
+    });
+}
+
+#[test]
+fn sockets_work_from_plain_threads_on_the_global_runtime() {
+    let l = futures::executor::block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = l.local_addr().unwrap();
+    let t = std::thread::spawn(move || {
+        futures::executor::block_on(async {
+            let (mut s, _) = l.accept().await.unwrap();
+            s.write_all(b"global").await.unwrap();
+        })
+    });
+    let mut c = futures::executor::block_on(TcpStream::connect(addr)).unwrap();
+    let mut buf = [0; 6];
+    futures::executor::block_on(c.read_exact(&mut buf)).unwrap();
+    assert_eq!(&buf, b"global");
+    t.join().unwrap();
+}
+
+#[test]
+fn single_worker_serves_io_and_outside_spawns() {
+    let rt = gorun::Runtime::builder().procs(1).build().unwrap();
+    let addr = rt.block_on(echo_server());
+    // The only worker now sleeps in epoll with a listener registered: a spawn from
+    // this plain thread must wake it.
+    let h = rt.spawn(async move {
+        let mut c = TcpStream::connect(addr).await?;
+        c.write_all(b"one").await?;
+        let mut buf = [0; 3];
+        c.read_exact(&mut buf).await?;
+        std::io::Result::Ok(buf)
+    });
+    assert_eq!(&rt.block_on(h).unwrap().unwrap(), b"one");
+}
+
+#[test]
+fn dropping_the_runtime_with_pending_io_does_not_hang() {
+    let rt = rt();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let _h = rt.spawn(async move {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        addr_tx.send(l.local_addr().unwrap()).unwrap();
+        let _ = l.accept().await; // never completes
+    });
+    let addr = addr_rx.recv().unwrap();
+    drop(rt);
+    // The listener was dropped with its task: the port is closed.
+    assert!(std::net::TcpStream::connect(addr).is_err());
+}
