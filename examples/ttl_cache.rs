@@ -120,7 +120,7 @@ async fn main() {
     assert_eq!(cache.get(&7005).await.as_deref(), Some("value 7/5"));
     println!("800 entries written by 8 goroutines while 8 others read");
 
-    gorun::time::sleep(ms(150)).await; // past the TTL, and several sweeps
+    gorun::time::sleep(ms(250)).await; // past the TTL, and several sweeps
     assert_eq!(cache.get(&7005).await, None);
     println!("after the TTL: {} entries left", cache.stored().await);
 
