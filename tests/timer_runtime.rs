@@ -67,8 +67,9 @@ fn channel_timers_on_the_runtime() {
     });
 }
 
-/// A paused runtime jumps its clock to the next timer when every worker is idle, for a
-/// future driven by `block_on` on the calling thread as well as for tasks.
+/// A paused runtime jumps its clock to the next timer only when nothing runs: not
+/// while the `block_on` future is busy spawning (which once let the clock run ahead
+/// here), and then for it as well as for tasks.
 #[test]
 fn paused_clock_auto_advances_for_block_on_and_tasks() {
     let rt = gorun::Runtime::builder()

@@ -252,8 +252,14 @@ impl Runtime {
     /// inside another `block_on`): that would block the workers' tasks. Await the
     /// future instead.
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
-        let _enter = context::enter_runtime(&self.handle.shared);
-        crate::block_on::run(fut)
+        let shared = &self.handle.shared;
+        let _enter = context::enter_runtime(shared);
+        crate::block_on::run(fut, &shared.block_on_busy, || {
+            if shared.driver.timer.is_paused() {
+                // This future now waits: the paused clock may auto-advance.
+                shared.driver.unpark();
+            }
+        })
     }
 
     /// Runs `fut` as a task on the scheduler and blocks the calling thread until it

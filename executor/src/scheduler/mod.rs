@@ -53,6 +53,8 @@ pub(crate) struct Shared {
     workers_alive: AtomicUsize,
     pub(crate) threads: Mutex<Vec<thread::JoinHandle<()>>>,
     pub(crate) metrics: Metrics,
+    /// `block_on` futures running or woken (see `block_on.rs`).
+    pub(crate) block_on_busy: Arc<AtomicUsize>,
 }
 
 /// Counters for `RuntimeMetrics`.
@@ -109,6 +111,7 @@ impl Shared {
             workers_alive: AtomicUsize::new(procs),
             threads: Mutex::new(Vec::with_capacity(procs)),
             metrics: Metrics::default(),
+            block_on_busy: Arc::new(AtomicUsize::new(0)),
             config,
         });
         Ok((shared, locals))
@@ -211,6 +214,15 @@ impl Shared {
                 }
             }
         }
+    }
+
+    /// Nothing runs: every worker sleeps, no blocking closure runs, and no `block_on`
+    /// future is being polled or has a wake pending (the paused clock's auto-advance
+    /// condition).
+    pub(crate) fn is_idle(&self) -> bool {
+        self.idle.all_parked()
+            && self.blocking.num_running() == 0
+            && self.block_on_busy.load(Ordering::SeqCst) == 0
     }
 
     pub(crate) fn num_tasks(&self) -> usize {

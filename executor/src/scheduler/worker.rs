@@ -237,7 +237,7 @@ impl WorkerCtx {
             if shared.is_shutdown() {
                 break;
             }
-            let all_idle = || shared.idle.all_parked() && shared.blocking.num_running() == 0;
+            let all_idle = || shared.is_idle();
             if !shared.driver.park(self.index, all_idle) {
                 shared.parkers[self.index].park(None);
             }
