@@ -121,14 +121,7 @@ impl<T> SelectCase for RecvCase<'_, T> {
 
     fn refresh(self: Pin<&mut Self>, waker: &Waker) -> bool {
         let this = self.project();
-        if let (true, Some(chan)) = (this.registered, this.chan) {
-            let _st = chan.lock();
-            // SAFETY: lock held.
-            if unsafe { this.waiter.is_queued() } {
-                // SAFETY: lock held.
-                unsafe { this.waiter.set_waker(waker) };
-            }
-        }
+        refresh_parked(this.registered, this.chan, &this.waiter, waker);
         false
     }
 
@@ -284,14 +277,7 @@ impl<T> SelectCase for SendCase<'_, T> {
 
     fn refresh(self: Pin<&mut Self>, waker: &Waker) -> bool {
         let this = self.project();
-        if let (true, Some(chan)) = (this.registered, this.chan) {
-            let _st = chan.lock();
-            // SAFETY: lock held.
-            if unsafe { this.waiter.is_queued() } {
-                // SAFETY: lock held.
-                unsafe { this.waiter.set_waker(waker) };
-            }
-        }
+        refresh_parked(this.registered, this.chan, &this.waiter, waker);
         false
     }
 
@@ -371,6 +357,19 @@ impl<F: Future> FutureCase<F> {
                 true
             }
             Poll::Pending => false,
+        }
+    }
+}
+
+/// Gives a parked channel case's waiter the select's current waker, if the case is
+/// registered and its waiter still queued (shared by `RecvCase` and `SendCase`).
+fn refresh_parked<T>(registered: bool, chan: Option<&Chan<T>>, waiter: &Waiter<T>, waker: &Waker) {
+    if let (true, Some(chan)) = (registered, chan) {
+        let _st = chan.lock();
+        // SAFETY: lock held (the waiter's rule 1).
+        if unsafe { waiter.is_queued() } {
+            // SAFETY: lock held.
+            unsafe { waiter.set_waker(waker) };
         }
     }
 }
