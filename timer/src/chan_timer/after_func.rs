@@ -50,22 +50,14 @@ impl AfterFunc {
     /// Stops the timer. Returns `true` if this prevented `f` from running; `false` if
     /// it had already started (or been stopped). Does not wait for a running `f`.
     pub fn stop(&self) -> bool {
-        let mut st = self.core.lock();
-        self.core.disarm(&mut st)
+        self.core.stop()
     }
 
     /// Schedules `f` to run `duration` from now. Returns `true` if the timer was
     /// pending (it is rescheduled), `false` if `f` had run or the timer was stopped
     /// (it will run again).
     pub fn reset(&self, duration: Duration) -> bool {
-        let mut st = self.core.lock();
-        let active = self.core.disarm(&mut st);
-        let due = self.core.arm(&mut st, duration);
-        drop(st);
-        if let Some(w) = due {
-            w.wake();
-        }
-        active
+        self.core.reset(duration, |_| {})
     }
 }
 

@@ -131,6 +131,27 @@ impl Core {
         was_armed || drained
     }
 
+    /// `stop` of every channel timer: disarm, cancel and drain under the lock.
+    fn stop(&self) -> bool {
+        let mut st = self.lock();
+        self.disarm(&mut st)
+    }
+
+    /// `reset` of every channel timer: disarm, then re-arm `after` from now, with
+    /// `update` applied to the state in between (a ticker's new period). Returns what
+    /// [`disarm`](Core::disarm) did: whether a value was prevented.
+    fn reset(self: &Arc<Self>, after: Duration, update: impl FnOnce(&mut State)) -> bool {
+        let mut st = self.lock();
+        let active = self.disarm(&mut st);
+        update(&mut st);
+        let due = self.arm(&mut st, after);
+        drop(st);
+        if let Some(w) = due {
+            w.wake();
+        }
+        active
+    }
+
     /// The entry fired (the driver woke our waker).
     fn fire(self: &Arc<Self>) {
         let mut st = self.lock();

@@ -80,8 +80,7 @@ impl Ticker {
 
     /// Stops the ticker and discards an unreceived tick. No more ticks are sent.
     pub fn stop(&self) {
-        let mut st = self.core.lock();
-        self.core.disarm(&mut st);
+        self.core.stop();
     }
 
     /// Stops the ticker and restarts it with a new period, the next tick `period` from
@@ -94,14 +93,7 @@ impl Ticker {
             !period.is_zero(),
             "gorun_timer: non-positive interval for Ticker.reset"
         );
-        let mut st = self.core.lock();
-        self.core.disarm(&mut st);
-        st.period = period;
-        let due = self.core.arm(&mut st, period);
-        drop(st);
-        if let Some(w) = due {
-            w.wake();
-        }
+        self.core.reset(period, |st| st.period = period);
     }
 }
 

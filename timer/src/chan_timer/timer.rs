@@ -92,21 +92,13 @@ impl Timer {
     /// channel, which is now emptied); `false` if it was already stopped or its value
     /// was received.
     pub fn stop(&self) -> bool {
-        let mut st = self.core.lock();
-        self.core.disarm(&mut st)
+        self.core.stop()
     }
 
     /// Re-arms the timer to fire `duration` from now, discarding any unreceived value.
     /// Returns what [`stop`](Timer::stop) would have: whether the timer was active.
     pub fn reset(&self, duration: Duration) -> bool {
-        let mut st = self.core.lock();
-        let active = self.core.disarm(&mut st);
-        let due = self.core.arm(&mut st, duration);
-        drop(st);
-        if let Some(w) = due {
-            w.wake();
-        }
-        active
+        self.core.reset(duration, |_| {})
     }
 }
 
