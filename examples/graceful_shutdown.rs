@@ -222,7 +222,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Listen before anything can send the signal.
     let stop = shutdown_signal()?;
     let sender = if wait_for_real {
-        println!("serving; press Ctrl+C or run `kill -TERM {}`", std::process::id());
+        println!(
+            "serving; press Ctrl+C or run `kill -TERM {}`",
+            std::process::id()
+        );
         None
     } else {
         println!("serving; sending myself SIGINT in {delay_ms} ms (--wait to wait for a real one)");
@@ -249,7 +252,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if delay_ms >= 200 {
         assert!(report.requests > 0 && report.ticks > 0, "{report:?}");
     }
-    assert_eq!(tasks_settle_to(before).await, before, "a goroutine outlived the shutdown");
+    assert_eq!(
+        tasks_settle_to(before).await,
+        before,
+        "a goroutine outlived the shutdown"
+    );
     Ok(())
 }
 
@@ -284,15 +291,23 @@ mod tests {
             .unwrap();
         assert!(!report.clean, "{report:?}");
         assert_eq!(report.aborted, 1, "only the stubborn goroutine is left");
-        assert!(report.shutdown_took >= Duration::from_millis(100), "{report:?}");
+        assert!(
+            report.shutdown_took >= Duration::from_millis(100),
+            "{report:?}"
+        );
         assert_eq!(tasks_settle_to(before).await, before);
     }
 
     #[gorun::test(procs = 2)]
     async fn shutdown_before_any_traffic_is_clean() {
-        let report = run(async { "test".to_string() }, 2, false, Duration::from_secs(5))
-            .await
-            .unwrap();
+        let report = run(
+            async { "test".to_string() },
+            2,
+            false,
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
         assert!(report.clean && report.aborted == 0, "{report:?}");
     }
 }

@@ -95,10 +95,13 @@ fn signals_that_cannot_be_handled_are_errors() {
         let err = signal::signal(SignalKind::from_raw(sig)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{sig}: {err}");
     }
-    let err = signal::notify(&[SignalKind::hangup(), SignalKind::from_raw(libc::SIGKILL)])
-        .unwrap_err();
+    let err =
+        signal::notify(&[SignalKind::hangup(), SignalKind::from_raw(libc::SIGKILL)]).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-    assert_eq!(format!("{:?}", SignalKind::from_raw(libc::SIGKILL)), "SIGKILL");
+    assert_eq!(
+        format!("{:?}", SignalKind::from_raw(libc::SIGKILL)),
+        "SIGKILL"
+    );
 }
 
 #[gorun::test(procs = 2)]
@@ -151,7 +154,9 @@ fn several_runtimes_each_get_the_signal() {
             let mut s = signal::signal(kind).unwrap();
             report.send("listening").unwrap();
             let first = timeout(LONG, s.recv()).await;
-            report.send(if first.is_ok() { "got it" } else { "timed out" }).unwrap();
+            report
+                .send(if first.is_ok() { "got it" } else { "timed out" })
+                .unwrap();
             timeout(LONG, s.recv()).await
         })
     };

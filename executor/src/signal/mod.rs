@@ -55,10 +55,7 @@ pub fn ctrl_c() -> impl Future<Output = io::Result<()>> + Send + 'static {
 /// thread that dispatched it) until `f` returns `false`. What the facade's
 /// channel-shaped `gorun::signal::notify` is built on. Not a public API.
 #[doc(hidden)]
-pub fn __subscribe(
-    kind: unix::SignalKind,
-    f: Box<dyn FnMut() -> bool + Send>,
-) -> io::Result<()> {
+pub fn __subscribe(kind: unix::SignalKind, f: Box<dyn FnMut() -> bool + Send>) -> io::Result<()> {
     let slot = registry::slot(kind.as_raw_value())?;
     registry::ensure_driver()?;
     slot.subscribe(f);
