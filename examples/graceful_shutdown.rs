@@ -274,7 +274,10 @@ mod tests {
         sender.await.unwrap();
         assert_eq!(report.reason, "SIGINT");
         assert!(report.clean && report.aborted == 0, "{report:?}");
-        assert!(report.requests > 0 && report.connections == 3, "{report:?}");
+        assert!(
+            report.requests > 0 && (1..=3).contains(&report.connections),
+            "{report:?}"
+        );
         assert!(report.ticks > 0, "{report:?}");
         assert_eq!(tasks_settle_to(before).await, before);
     }
@@ -286,13 +289,13 @@ mod tests {
             sleep(Duration::from_millis(50)).await;
             "test".to_string()
         };
-        let report = run(stop, 2, true, Duration::from_millis(100))
+        let report = run(stop, 0, true, Duration::from_millis(300))
             .await
             .unwrap();
         assert!(!report.clean, "{report:?}");
         assert_eq!(report.aborted, 1, "only the stubborn goroutine is left");
         assert!(
-            report.shutdown_took >= Duration::from_millis(100),
+            report.shutdown_took >= Duration::from_millis(300),
             "{report:?}"
         );
         assert_eq!(tasks_settle_to(before).await, before);

@@ -76,7 +76,8 @@ pub mod unix {
 /// }
 /// ```
 pub fn notify(kinds: &[SignalKind]) -> io::Result<Receiver<SignalKind>> {
-    // Validate every kind before subscribing any, so an error leaves nothing behind.
+    // Check (and install) every kind before subscribing any, so an error leaves no
+    // subscriber behind; the handlers installed stay, as installed handlers always do.
     for &kind in kinds {
         drop(signal(kind)?);
     }
