@@ -83,6 +83,8 @@ pub mod errgroup;
 
 pub mod net;
 
+pub mod signal;
+
 /// Cooperative scheduling: the budget every gorun resource charges.
 pub mod coop {
     pub use gorun_coop::{consume_budget, has_budget_remaining, unconstrained};

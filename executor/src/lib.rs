@@ -28,6 +28,7 @@ mod loom;
 pub mod net;
 mod runtime;
 mod scheduler;
+pub mod signal;
 mod task;
 mod yield_now;
 

@@ -11,6 +11,9 @@
 //!   once, so it is never lost.
 //! - After [`Reactor::shutdown`] no registration is accepted and every live one
 //!   answers with an error, so no task waits forever on a dead runtime.
+//! - The process's signal pipe is registered at most once per reactor, under
+//!   `SIGNAL_TOKEN`, and stays until the reactor drops; its events run
+//!   `signal::dispatch` (drain the pipe, broadcast) instead of waking a registration.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
@@ -23,6 +26,8 @@ use mio::{Events, Interest, Poll, Registry, Token};
 use super::scheduled_io::{self, ScheduledIo};
 
 const WAKE_TOKEN: Token = Token(usize::MAX);
+/// Never a slab token: its index part is `INDEX_MASK - 1`, where `register` stops.
+const SIGNAL_TOKEN: Token = Token(usize::MAX - 1);
 const INDEX_BITS: u32 = usize::BITS / 2;
 const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
 const EVENTS_CAPACITY: usize = 1024;
@@ -46,6 +51,9 @@ pub(crate) struct Reactor {
     /// Live registrations; busy workers skip the non-blocking poll when zero.
     registered: AtomicUsize,
     shutdown: AtomicBool,
+    /// This reactor's copy of the signal pipe's read end, once a signal is used.
+    signal_pipe: Mutex<Option<mio::net::UnixStream>>,
+    has_signal_pipe: AtomicBool,
 }
 
 impl Reactor {
@@ -60,6 +68,8 @@ impl Reactor {
             slab: Mutex::new(Slab::default()),
             registered: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
+            signal_pipe: Mutex::new(None),
+            has_signal_pipe: AtomicBool::new(false),
         })
     }
 
@@ -91,6 +101,10 @@ impl Reactor {
         let mut n = 0;
         for ev in events.iter() {
             if ev.token() == WAKE_TOKEN {
+                continue;
+            }
+            if ev.token() == SIGNAL_TOKEN {
+                n += crate::signal::dispatch();
                 continue;
             }
             let Some(io) = self.lookup(ev.token()) else {
@@ -144,7 +158,8 @@ impl Reactor {
                 Some(i) => i,
                 None => {
                     let i = slab.slots.len();
-                    if i >= INDEX_MASK {
+                    // The top two indices belong to `SIGNAL_TOKEN` and `WAKE_TOKEN`.
+                    if i >= INDEX_MASK - 1 {
                         return Err(io::Error::other("gorun: too many registered sockets"));
                     }
                     slab.slots.push(Slot {
@@ -164,6 +179,32 @@ impl Reactor {
             return Err(e);
         }
         Ok((token, io))
+    }
+
+    /// Adds the process's signal pipe to the poll set, once: `open` gives this
+    /// reactor its own descriptor for the pipe's read end.
+    pub(crate) fn register_signal_pipe(
+        &self,
+        open: impl FnOnce() -> io::Result<mio::net::UnixStream>,
+    ) -> io::Result<()> {
+        if self.has_signal_pipe.load(Acquire) {
+            return Ok(());
+        }
+        let mut slot = self.signal_pipe.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_some() {
+            return Ok(());
+        }
+        if self.shutdown.load(Acquire) {
+            return Err(scheduled_io::gone());
+        }
+        let mut pipe = open()?;
+        self.registry
+            .register(&mut pipe, SIGNAL_TOKEN, Interest::READABLE)?;
+        *slot = Some(pipe);
+        // Counted as a registration, so busy workers poll for signals too.
+        self.registered.fetch_add(1, Relaxed);
+        self.has_signal_pipe.store(true, Release);
+        Ok(())
     }
 
     /// Removes `source` from the poll set. Errors are ignored: the fd is about to
