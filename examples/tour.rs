@@ -1,6 +1,6 @@
 //! A tour of gorun, one stop per area: goroutines by the hundred thousand on a
 //! work-stealing scheduler, panics and the blocking pool, channels, `select!`,
-//! timers, `sync`, `context`, `errgroup`, sockets, and seeing your goroutines.
+//! timers, `sync`, `context`, `errgroup`, sockets, signals, and seeing your goroutines.
 //! Every stop checks what it prints.
 //!
 //! Run it with `cargo run --release --example tour`.
@@ -40,6 +40,7 @@ async fn tour(n: usize) -> Result {
     contexts().await;
     errgroup().await;
     sockets().await?;
+    signals().await?;
     seeing_goroutines().await;
     Ok(())
 }
@@ -290,7 +291,25 @@ async fn sockets() -> Result {
     Ok(())
 }
 
-/// 10. Seeing the goroutines: a task dump says where each live task was spawned
+/// 10. Signals: Go's `signal.Notify(ch, syscall.SIGUSR1)`, a channel usable in
+///     `select!`; the tour sends itself the signal, as `kill -USR1 <pid>` would.
+async fn signals() -> Result {
+    let usr1 = gorun::signal::SignalKind::user_defined1();
+    let rx = gorun::signal::notify(&[usr1])?;
+    // SAFETY: kill(2) takes no pointers: our own pid and a valid signal number.
+    let r = unsafe { libc::kill(libc::getpid(), usr1.as_raw_value()) };
+    assert_eq!(r, 0, "kill: {}", std::io::Error::last_os_error());
+    gorun::select! {
+        recv(rx) -> got => {
+            assert_eq!(got, Some(usr1));
+            println!("signals: {usr1} sent to ourselves arrived on a notify channel in select!");
+        }
+        recv(gorun::time::after(Duration::from_secs(5))) -> _ => panic!("{usr1} never arrived"),
+    }
+    Ok(())
+}
+
+/// 11. Seeing the goroutines: a task dump says where each live task was spawned
 ///     and what it is doing (Go's goroutine dump).
 async fn seeing_goroutines() {
     let (tx, rx) = gorun::chan::<()>(0);
