@@ -83,6 +83,9 @@ pub mod errgroup;
 
 pub mod net;
 
+#[cfg(feature = "hyper")]
+pub mod hyper;
+
 /// Cooperative scheduling: the budget every gorun resource charges.
 pub mod coop {
     pub use gorun_coop::{consume_budget, has_budget_remaining, unconstrained};
