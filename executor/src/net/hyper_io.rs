@@ -9,19 +9,15 @@
 //! Each impl forwards to the stream's `futures-io` impl: `poll_shutdown` shuts the
 //! write side down, `poll_flush` is a no-op (gorun sockets do not buffer).
 //!
-//! Reads are safe code: hyper hands an uninitialized buffer, and
-//! [`ReadBufCursor::initialize_unfilled_to`](hyper::rt::ReadBufCursor) zeroes the
-//! part read into. At most [`MAX_READ`] bytes are offered per read so that a buffer
-//! hyper has grown large is not zeroed in full for a small read.
+//! Reads go straight into hyper's uninitialized buffer (see `read_uninit.rs`),
+//! with no zeroing first.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
+use super::read_uninit::ReadUninit;
 use super::{OwnedReadHalf, OwnedWriteHalf, TcpStream, UnixStream};
-
-/// The most bytes one `poll_read` reads (and so zeroes first).
-const MAX_READ: usize = 64 * 1024;
 
 macro_rules! hyper_read {
     ($($t:ty),* $(,)?) => {$(
@@ -31,12 +27,12 @@ macro_rules! hyper_read {
                 cx: &mut Context<'_>,
                 mut buf: hyper::rt::ReadBufCursor<'_>,
             ) -> Poll<io::Result<()>> {
-                let len = buf.remaining().min(MAX_READ);
-                let dst = buf.initialize_unfilled_to(len);
-                let n = ready!(futures_io::AsyncRead::poll_read(self, cx, dst))?;
-                debug_assert!(n <= len);
-                // SAFETY: the first `n` bytes were initialized above, and `read`
-                // wrote them: `n <= len` as `read` returned it for a `len`-byte slice.
+                // SAFETY: `as_mut` lets us write the unfilled bytes, never
+                // de-initialize them: `poll_read_uninit` only writes.
+                let dst = unsafe { buf.as_mut() };
+                let n = ready!(self.poll_read_uninit(cx, dst))?;
+                // SAFETY: `poll_read_uninit` initialized the first `n` bytes of the
+                // unfilled part (`n <= dst.len()`).
                 unsafe { buf.advance(n) };
                 Poll::Ready(Ok(()))
             }

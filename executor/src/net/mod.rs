@@ -38,6 +38,8 @@
 
 #[cfg(feature = "hyper")]
 mod hyper_io;
+#[cfg(any(feature = "hyper", feature = "tokio-io"))]
+mod read_uninit;
 mod split;
 mod tcp;
 #[cfg(feature = "tokio-io")]

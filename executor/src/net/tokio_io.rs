@@ -8,13 +8,15 @@
 //! `poll_close` (shuts the write side down; the peer reads EOF), `poll_flush` is a
 //! no-op (gorun sockets do not buffer).
 //!
-//! Reads go through [`ReadBuf::initialize_unfilled`](tokio::io::ReadBuf): tokio's
-//! buffer remembers what it has initialized, so each buffer is zeroed at most once.
+//! Reads go straight into the `ReadBuf`'s unfilled part, initialized or not (see
+//! `read_uninit.rs`): tokio-util's codecs hand a fresh uninitialized chunk of a
+//! `BytesMut` on every read, which the safe path would zero each time.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
+use super::read_uninit::ReadUninit;
 use super::{OwnedReadHalf, OwnedWriteHalf, TcpStream, UnixStream};
 
 macro_rules! tokio_read {
@@ -25,11 +27,13 @@ macro_rules! tokio_read {
                 cx: &mut Context<'_>,
                 buf: &mut tokio::io::ReadBuf<'_>,
             ) -> Poll<io::Result<()>> {
-                let n = ready!(futures_io::AsyncRead::poll_read(
-                    self,
-                    cx,
-                    buf.initialize_unfilled()
-                ))?;
+                // SAFETY: we only write to the unfilled part: `poll_read_uninit`
+                // never de-initializes bytes.
+                let dst = unsafe { buf.unfilled_mut() };
+                let n = ready!(self.poll_read_uninit(cx, dst))?;
+                // SAFETY: `poll_read_uninit` initialized the first `n` unfilled
+                // bytes (`n <= dst.len()`).
+                unsafe { buf.assume_init(n) };
                 buf.advance(n);
                 Poll::Ready(Ok(()))
             }
