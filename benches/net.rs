@@ -184,7 +184,11 @@ fn tcp_ping_pong_64b(c: &mut Criterion) {
     g.bench_function("tokio", |b| {
         // Inside a task, as gorun's `run` is: the client is on a worker thread too.
         b.iter_custom(|iters| {
-            rt.block_on(async move { tokio::spawn(on_tokio::ping_pong(addr, iters)).await.unwrap() })
+            rt.block_on(async move {
+                tokio::spawn(on_tokio::ping_pong(addr, iters))
+                    .await
+                    .unwrap()
+            })
         })
     });
     g.finish();

@@ -36,7 +36,10 @@ async fn worker(addr: SocketAddr, id: usize, n: usize) -> Result<usize, Error> {
         match i % 3 {
             0 => {
                 let (status, body) = conn.get("/").await?;
-                assert_eq!((status, &body[..]), (StatusCode::OK, server::HELLO.as_bytes()));
+                assert_eq!(
+                    (status, &body[..]),
+                    (StatusCode::OK, server::HELLO.as_bytes())
+                );
             }
             1 => {
                 let (status, body) = conn.get("/json").await?;
@@ -65,7 +68,10 @@ async fn run(addr: SocketAddr, workers: usize, per_worker: usize) -> Result<Repo
     }
     // Go's `ctx, cancel := context.WithTimeout(...)` around one call: dropping the
     // request future closes its connection; nothing leaks.
-    let slow = gorun::time::timeout(Duration::from_millis(50), client::get(addr, "/slow?ms=2000"));
+    let slow = gorun::time::timeout(
+        Duration::from_millis(50),
+        client::get(addr, "/slow?ms=2000"),
+    );
     let timed_out = usize::from(slow.await.is_err());
     Ok(Report { ok, timed_out })
 }
@@ -91,8 +97,17 @@ async fn main() -> Result<(), Error> {
         report.ok,
         report.ok as f64 / secs
     );
-    println!("GET /slow?ms=2000 under timeout(50 ms): timed out = {}", report.timed_out == 1);
-    assert_eq!(report, Report { ok: workers * per_worker, timed_out: 1 });
+    println!(
+        "GET /slow?ms=2000 under timeout(50 ms): timed out = {}",
+        report.timed_out == 1
+    );
+    assert_eq!(
+        report,
+        Report {
+            ok: workers * per_worker,
+            timed_out: 1
+        }
+    );
     if let Some(srv) = srv {
         assert_eq!(srv.requests(), (workers * per_worker + 1) as u64);
         srv.stop();
@@ -108,14 +123,23 @@ mod tests {
     async fn concurrent_workers_get_every_response_right() {
         let srv = server::Server::start("127.0.0.1:0").await.unwrap();
         let report = run(srv.addr, 8, 60).await.unwrap();
-        assert_eq!(report, Report { ok: 480, timed_out: 1 });
+        assert_eq!(
+            report,
+            Report {
+                ok: 480,
+                timed_out: 1
+            }
+        );
         srv.stop();
     }
 
     #[gorun::test(procs = 2)]
     async fn a_closed_port_is_an_error_not_a_hang() {
         // Bind, learn the port, close: nothing listens there now.
-        let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
         let r = gorun::time::timeout(Duration::from_secs(5), client::get(addr, "/")).await;
         assert!(r.expect("no answer within 5 s").is_err());
     }

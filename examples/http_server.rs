@@ -26,10 +26,16 @@ async fn self_test() -> Result<(), Error> {
 
     let (status, body) = conn.get("/").await?;
     println!("GET /          -> {status} {body:?}");
-    assert_eq!((status, &body[..]), (StatusCode::OK, server::HELLO.as_bytes()));
+    assert_eq!(
+        (status, &body[..]),
+        (StatusCode::OK, server::HELLO.as_bytes())
+    );
 
     let (status, body) = conn.get("/json").await?;
-    println!("GET /json      -> {status} {}", String::from_utf8_lossy(&body));
+    println!(
+        "GET /json      -> {status} {}",
+        String::from_utf8_lossy(&body)
+    );
     assert_eq!(status, StatusCode::OK);
     assert!(body.starts_with(br#"{"users":["ada","grace","ken"],"orders":[{"id":1"#));
 
@@ -50,7 +56,11 @@ fn serve_gorun(addr: &str) -> Result<(), Error> {
     let addr = addr.to_string();
     rt.run(async move {
         let srv = server::Server::start(&addr).await?;
-        println!("gorun: serving on http://{} ({} Ps)", srv.addr, gorun::procs());
+        println!(
+            "gorun: serving on http://{} ({} Ps)",
+            srv.addr,
+            gorun::procs()
+        );
         std::future::pending::<()>().await;
         Ok(())
     })
@@ -76,7 +86,9 @@ fn serve_tokio(addr: &str) -> Result<(), Error> {
             .expect("a valid response"))
     }
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         println!("tokio: serving on http://{}", listener.local_addr()?);
@@ -102,7 +114,9 @@ fn main() -> Result<(), Error> {
     let tokio = args.iter().any(|a| a == "--tokio");
     match args.iter().position(|a| a == "--serve") {
         Some(i) => {
-            let addr = args.get(i + 1).ok_or("--serve needs an address, e.g. 127.0.0.1:8080")?;
+            let addr = args
+                .get(i + 1)
+                .ok_or("--serve needs an address, e.g. 127.0.0.1:8080")?;
             if tokio {
                 serve_tokio(addr)
             } else {

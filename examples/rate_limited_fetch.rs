@@ -80,7 +80,8 @@ async fn fetch_all(addr: SocketAddr, paths: &[&str], limits: Limits) -> Result<R
     let limiter = gorun::time::tick(limits.every); // Go's time.Tick
     for path in paths {
         limiter.recv().await; // <-limiter: at most one start per tick
-        let (path, fetched, now, most) = (path.to_string(), fetched.clone(), now.clone(), most.clone());
+        let (path, fetched, now, most) =
+            (path.to_string(), fetched.clone(), now.clone(), most.clone());
         g.go(async move {
             let started = start.elapsed();
             most.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
@@ -91,7 +92,11 @@ async fn fetch_all(addr: SocketAddr, paths: &[&str], limits: Limits) -> Result<R
                 Ok(Err(e)) => return Err(format!("{path}: {e}").into()),
                 Err(_elapsed) => Outcome::TimedOut,
             };
-            fetched.lock().unwrap().push(Fetched { path, started, outcome });
+            fetched.lock().unwrap().push(Fetched {
+                path,
+                started,
+                outcome,
+            });
             Ok(())
         })
         .await; // waits for a free slot, as Go's g.Go blocks under SetLimit
@@ -118,21 +123,43 @@ fn check(run: &Run, paths: &[&str], limits: Limits) {
             (_, o) => panic!("{}: unexpected {o:?}", f.path),
         }
     }
-    assert!(run.most_at_once <= limits.concurrency, "{} at once", run.most_at_once);
+    assert!(
+        run.most_at_once <= limits.concurrency,
+        "{} at once",
+        run.most_at_once
+    );
     // A timer never fires early; 1 ms of slack for the wheel's millisecond ticks.
     let slack = Duration::from_millis(1);
     for (k, f) in run.fetched.iter().enumerate() {
         let tick = limits.every * (k as u32 + 1);
-        assert!(f.started + slack >= tick, "start {k} at {:?}, before tick {tick:?}", f.started);
+        assert!(
+            f.started + slack >= tick,
+            "start {k} at {:?}, before tick {tick:?}",
+            f.started
+        );
     }
     let ticks = run.elapsed.as_nanos() / limits.every.as_nanos();
-    assert!(run.fetched.len() as u128 <= ticks, "{} fetches in {ticks} ticks", run.fetched.len());
+    assert!(
+        run.fetched.len() as u128 <= ticks,
+        "{} fetches in {ticks} ticks",
+        run.fetched.len()
+    );
 }
 
 /// Twelve fetches: nine quick ones and three of a route slower than the timeout.
 const PATHS: [&str; 12] = [
-    "/", "/json", "/slow?ms=3000", "/", "/json", "/", "/slow?ms=3000", "/json", "/", "/json",
-    "/slow?ms=3000", "/",
+    "/",
+    "/json",
+    "/slow?ms=3000",
+    "/",
+    "/json",
+    "/",
+    "/slow?ms=3000",
+    "/json",
+    "/",
+    "/json",
+    "/slow?ms=3000",
+    "/",
 ];
 
 const LIMITS: Limits = Limits {
@@ -146,9 +173,18 @@ async fn main() -> Result<(), Error> {
     let srv = server::Server::start("127.0.0.1:0").await?;
     let run = fetch_all(srv.addr, &PATHS, LIMITS).await?;
     for f in &run.fetched {
-        println!("{:>7.1} ms  {:<15} {:?}", f.started.as_secs_f64() * 1e3, f.path, f.outcome);
+        println!(
+            "{:>7.1} ms  {:<15} {:?}",
+            f.started.as_secs_f64() * 1e3,
+            f.path,
+            f.outcome
+        );
     }
-    let timed_out = run.fetched.iter().filter(|f| f.outcome == Outcome::TimedOut).count();
+    let timed_out = run
+        .fetched
+        .iter()
+        .filter(|f| f.outcome == Outcome::TimedOut)
+        .count();
     println!(
         "{} fetches in {:.0} ms ({} ticks of {:?}): {} ok, {timed_out} timed out, at most {} at once (limit {})",
         run.fetched.len(),
@@ -181,19 +217,33 @@ mod tests {
     #[gorun::test(procs = 2)]
     async fn a_tight_limit_serialises_and_a_fast_ticker_does_not_outrun_it() {
         let srv = server::Server::start("127.0.0.1:0").await.unwrap();
-        let limits = Limits { concurrency: 1, every: Duration::from_millis(2), ..LIMITS };
+        let limits = Limits {
+            concurrency: 1,
+            every: Duration::from_millis(2),
+            ..LIMITS
+        };
         let paths = ["/slow?ms=30"; 5];
         let run = fetch_all(srv.addr, &paths, limits).await.unwrap();
         assert_eq!(run.most_at_once, 1);
-        assert!(run.fetched.iter().all(|f| f.outcome == Outcome::Ok(200, 12)));
+        assert!(run
+            .fetched
+            .iter()
+            .all(|f| f.outcome == Outcome::Ok(200, 12)));
         // One at a time, 30 ms each: the limit, not the ticker, set the pace.
-        assert!(run.elapsed >= Duration::from_millis(150), "{:?}", run.elapsed);
+        assert!(
+            run.elapsed >= Duration::from_millis(150),
+            "{:?}",
+            run.elapsed
+        );
         srv.stop();
     }
 
     #[gorun::test(procs = 2)]
     async fn a_connection_error_fails_the_group() {
-        let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
         let r = fetch_all(addr, &["/"], LIMITS).await;
         assert!(r.is_err());
     }

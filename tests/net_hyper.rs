@@ -71,7 +71,9 @@ fn post(path: &str, body: Bytes) -> Request<Body> {
 }
 
 /// An HTTP/1.1 client connection, its driver a goroutine.
-async fn connect1(addr: SocketAddr) -> hyper::Result<hyper::client::conn::http1::SendRequest<Body>> {
+async fn connect1(
+    addr: SocketAddr,
+) -> hyper::Result<hyper::client::conn::http1::SendRequest<Body>> {
     let stream = TcpStream::connect(addr).await.expect("connect");
     let (sender, conn) = hyper::client::conn::http1::handshake(stream).await?;
     gorun::go(conn);
@@ -118,7 +120,10 @@ fn ten_thousand_requests_over_keep_alive_connections() {
 #[test]
 fn a_request_to_a_closed_port_is_an_error() {
     rt().block_on(async {
-        let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
         let r = timeout(Duration::from_secs(5), TcpStream::connect(addr)).await;
         let err = r.expect("connect hung").expect_err("nothing listens there");
         assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
@@ -133,7 +138,11 @@ fn a_request_to_a_closed_port_is_an_error() {
             // dropped: closed without answering
         });
         let mut sender = connect1(addr).await.unwrap();
-        let r = timeout(Duration::from_secs(5), sender.send_request(post("/", Bytes::new()))).await;
+        let r = timeout(
+            Duration::from_secs(5),
+            sender.send_request(post("/", Bytes::new())),
+        )
+        .await;
         assert!(r.expect("request hung").is_err());
     });
 }
@@ -143,7 +152,10 @@ fn a_slow_response_times_out_and_the_server_carries_on() {
     rt().block_on(async {
         let (addr, _) = http1_server(Duration::from_secs(30)).await;
         let mut slow = connect1(addr).await.unwrap();
-        let r = timeout(Duration::from_millis(50), slow.send_request(post("/slow", Bytes::new())));
+        let r = timeout(
+            Duration::from_millis(50),
+            slow.send_request(post("/slow", Bytes::new())),
+        );
         assert!(r.await.is_err(), "the 5 s route answered within 50 ms");
         drop(slow);
         let mut other = connect1(addr).await.unwrap();
@@ -160,7 +172,9 @@ fn go_timer_drives_the_header_read_timeout() {
     rt().block_on(async {
         let (addr, _) = http1_server(Duration::from_millis(100)).await;
         let mut raw = TcpStream::connect(addr).await.unwrap();
-        raw.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n").await.unwrap(); // never finished
+        raw.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n")
+            .await
+            .unwrap(); // never finished
         let start = std::time::Instant::now();
         let mut rest = Vec::new();
         // The server answers 408 or just closes; either way the read ends.

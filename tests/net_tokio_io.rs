@@ -51,7 +51,10 @@ fn tokio_copy_echoes_over_owned_halves() {
             assert!(back == data, "the echo differs");
             std::io::Result::Ok(data.len() as u64)
         };
-        let len = timeout(LIMIT, work).await.expect("client timed out").unwrap();
+        let len = timeout(LIMIT, work)
+            .await
+            .expect("client timed out")
+            .unwrap();
         let n = timeout(LIMIT, server).await.expect("server timed out");
         assert_eq!(n.unwrap().unwrap(), len);
     });
