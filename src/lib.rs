@@ -65,6 +65,16 @@
 //! | `close(ch)` | `tx.close()`, or drop every `Sender` |
 //! | `select { ... }` | [`select!`] (channel cases commit atomically) |
 //! | `time.Sleep`, `time.After` | [`time::sleep`], [`time::after`] |
+//!
+//! ## Networking and HTTP
+//!
+//! [`net`] has Go's `net` package on a mio reactor (TCP, UDP, Unix sockets, with the
+//! `futures-io` traits). Cargo features, off by default:
+//!
+//! | feature | gives |
+//! |---|---|
+//! | `tokio-io` | `tokio::io::AsyncRead`/`AsyncWrite` for gorun's streams (tokio-util codecs, tokio's `io-util`), no tokio runtime |
+//! | `hyper` | `gorun::hyper`: hyper 1.x servers and clients on gorun (`GoExecutor`, `GoTimer`, and hyper's I/O traits on gorun's streams) |
 #![warn(missing_docs)]
 
 pub use gorun_executor::{
@@ -84,6 +94,9 @@ pub mod errgroup;
 pub mod net;
 
 pub mod signal;
+
+#[cfg(feature = "hyper")]
+pub mod hyper;
 
 /// Cooperative scheduling: the budget every gorun resource charges.
 pub mod coop {

@@ -11,7 +11,11 @@
 //!
 //! Streams implement the `futures-io` `AsyncRead`/`AsyncWrite` traits, so
 //! `futures::io::{AsyncReadExt, AsyncWriteExt}` give `read_exact`, `write_all`,
-//! `copy` and the rest. Sockets register with the reactor of the runtime they are
+//! `copy` and the rest. With the `tokio-io` feature, [`TcpStream`], its owned
+//! halves and [`UnixStream`] also implement `tokio::io::AsyncRead`/`AsyncWrite`
+//! (tokio-util codecs run over them; no tokio runtime is involved); with `hyper`,
+//! hyper 1.x's `rt::Read`/`rt::Write`, so they go to hyper as they are (see
+//! `gorun::hyper`). Sockets register with the reactor of the runtime they are
 //! created in (the global runtime outside any); the worker that holds the driver
 //! blocks in `epoll`/`kqueue` with the next timer's deadline as its timeout.
 //!

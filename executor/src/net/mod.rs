@@ -7,6 +7,10 @@
 //! A socket's future can be dropped at any await point (for example by
 //! `time::timeout`): no data is lost and the socket stays usable.
 //!
+//! With the `tokio-io` feature, the streams also implement tokio's
+//! `AsyncRead`/`AsyncWrite` (without a tokio runtime); with `hyper`, hyper 1.x's
+//! `rt::Read`/`rt::Write`, so they are handed to hyper as they are.
+//!
 //! ```
 //! use futures::io::{AsyncReadExt, AsyncWriteExt};
 //! use gorun_executor::net::{TcpListener, TcpStream};
@@ -32,8 +36,14 @@
 //! .unwrap();
 //! ```
 
+#[cfg(feature = "hyper")]
+mod hyper_io;
+#[cfg(any(feature = "hyper", feature = "tokio-io"))]
+mod read_uninit;
 mod split;
 mod tcp;
+#[cfg(feature = "tokio-io")]
+mod tokio_io;
 mod udp;
 mod unix;
 

@@ -40,6 +40,11 @@ pub struct OwnedWriteHalf {
 }
 
 impl OwnedReadHalf {
+    #[cfg(any(feature = "hyper", feature = "tokio-io"))]
+    pub(super) fn stream(&self) -> &TcpStream {
+        &self.inner
+    }
+
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.peer_addr()

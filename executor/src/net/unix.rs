@@ -73,7 +73,7 @@ impl Stream for UnixIncoming<'_> {
 
 /// A connected Unix domain stream socket: [`AsyncRead`] + [`AsyncWrite`].
 pub struct UnixStream {
-    io: PollEvented<mio::net::UnixStream>,
+    pub(super) io: PollEvented<mio::net::UnixStream>,
 }
 
 impl UnixStream {

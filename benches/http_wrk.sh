@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# hyper's hello route under wrk: examples/http_server on gorun (`--serve`) and the
+# same hyper server on tokio (`--serve --tokio`: hyper-util's TokioIo/TokioTimer),
+# on loopback, at -c 50 and -c 500. Prints req/s, p99 latency and the server's CPU
+# time per request (user + sys, from /proc: steadier than req/s on a busy machine)
+# of each, and the gorun/tokio ratios.
+#
+#   benches/http_wrk.sh            # 5 s per run
+#   DURATION=10 THREADS=4 benches/http_wrk.sh
+#
+# wrk runs on the same machine as the server and competes with it for the cores,
+# so compare the two runtimes within one run, not across machines.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-5}
+THREADS=${THREADS:-2}
+CONNS=${CONNS:-"50 500"}
+GORUN_PORT=${GORUN_PORT:-18480}
+TOKIO_PORT=${TOKIO_PORT:-18481}
+
+if ! command -v wrk >/dev/null; then
+    echo "wrk is not installed. On Debian/Ubuntu: sudo apt-get update && sudo apt-get install -y wrk" >&2
+    echo "(macOS: brew install wrk; elsewhere: https://github.com/wg/wrk)" >&2
+    exit 1
+fi
+
+cargo build --release --example http_server --features hyper
+BIN=target/release/examples/http_server
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# Starts a server and waits (up to 10 s) until its port accepts.
+start() { # port, extra args...
+    local port=$1; shift
+    "$BIN" --serve "127.0.0.1:$port" "$@" >/dev/null &
+    PIDS+=($!)
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "server on port $port did not start" >&2
+    exit 1
+}
+
+# wrk's latency (e.g. 850.00us, 3.21ms, 1.02s) in milliseconds.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 }
+        else if (v ~ /ms$/) { sub(/ms$/, "", v); print v + 0 }
+        else if (v ~ /m$/) { sub(/m$/, "", v); print v * 60000 }
+        else { sub(/s$/, "", v); print v * 1000 } }'
+}
+
+# CPU ticks (user + sys) a process has used.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
+
+# Runs wrk; prints "req/s p99_ms cpu_us_per_request errors".
+bench() { # port, connections, server pid
+    local out rps p99 errs t0 t1 n cpu
+    t0=$(ticks "$3")
+    out=$(wrk -t"$THREADS" -c"$2" -d"${DURATION}s" --latency "http://127.0.0.1:$1/")
+    t1=$(ticks "$3")
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+    n=$(awk '/requests in/ { print $1 }' <<<"$out")
+    cpu=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$n" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')
+    errs=$(awk '/Socket errors|Non-2xx/ { printf "%s ", $0 }' <<<"$out")
+    echo "$rps $p99 $cpu ${errs:-none}"
+}
+
+start "$GORUN_PORT"
+start "$TOKIO_PORT" --tokio
+echo "wrk -t$THREADS -d${DURATION}s on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-6s %-6s %12s %10s %14s   %s\n' conns server "req/s" "p99 ms" "cpu us/req" errors
+for c in $CONNS; do
+    read -r g_rps g_p99 g_cpu g_err <<<"$(bench "$GORUN_PORT" "$c" "${PIDS[0]}")"
+    printf '%-6s %-6s %12.0f %10.2f %14.2f   %s\n' "$c" gorun "$g_rps" "$g_p99" "$g_cpu" "$g_err"
+    read -r t_rps t_p99 t_cpu t_err <<<"$(bench "$TOKIO_PORT" "$c" "${PIDS[1]}")"
+    printf '%-6s %-6s %12.0f %10.2f %14.2f   %s\n' "$c" tokio "$t_rps" "$t_p99" "$t_cpu" "$t_err"
+    awk -v c="$c" -v gr="$g_rps" -v tr="$t_rps" -v gp="$g_p99" -v tp="$t_p99" \
+        -v gc="$g_cpu" -v tc="$t_cpu" 'BEGIN {
+        printf "%-6s gorun/tokio: req/s %.2fx, p99 %.2fx, cpu/req %.2fx\n", c, gr / tr, gp / tp, gc / tc }'
+done

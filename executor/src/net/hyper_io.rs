@@ -1,0 +1,82 @@
+//! hyper's I/O traits for gorun's streams (feature `hyper`): `hyper::rt::Read` and
+//! `hyper::rt::Write` are implemented on the stream types themselves, so a gorun
+//! [`TcpStream`] or [`UnixStream`] goes straight into
+//! `hyper::server::conn::http1::Builder::serve_connection` or
+//! `hyper::client::conn::http1::handshake`, with no wrapper type (hyper-util's
+//! `TokioIo` is what tokio users need instead). The owned halves implement one
+//! trait each.
+//!
+//! Each impl forwards to the stream's `futures-io` impl: `poll_shutdown` shuts the
+//! write side down, `poll_flush` is a no-op (gorun sockets do not buffer).
+//!
+//! Reads go straight into hyper's uninitialized buffer (see `read_uninit.rs`),
+//! with no zeroing first.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use super::read_uninit::ReadUninit;
+use super::{OwnedReadHalf, OwnedWriteHalf, TcpStream, UnixStream};
+
+macro_rules! hyper_read {
+    ($($t:ty),* $(,)?) => {$(
+        impl hyper::rt::Read for $t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                mut buf: hyper::rt::ReadBufCursor<'_>,
+            ) -> Poll<io::Result<()>> {
+                // SAFETY: `as_mut` lets us write the unfilled bytes, never
+                // de-initialize them: `poll_read_uninit` only writes.
+                let dst = unsafe { buf.as_mut() };
+                let n = ready!(self.poll_read_uninit(cx, dst))?;
+                // SAFETY: `poll_read_uninit` initialized the first `n` bytes of the
+                // unfilled part (`n <= dst.len()`).
+                unsafe { buf.advance(n) };
+                Poll::Ready(Ok(()))
+            }
+        }
+    )*};
+}
+
+macro_rules! hyper_write {
+    ($($t:ty => vectored: $vectored:expr),* $(,)?) => {$(
+        impl hyper::rt::Write for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                futures_io::AsyncWrite::poll_write(self, cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                futures_io::AsyncWrite::poll_write_vectored(self, cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                $vectored
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                futures_io::AsyncWrite::poll_flush(self, cx)
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                futures_io::AsyncWrite::poll_close(self, cx)
+            }
+        }
+    )*};
+}
+
+hyper_read!(TcpStream, OwnedReadHalf, UnixStream);
+hyper_write!(
+    TcpStream => vectored: true,
+    OwnedWriteHalf => vectored: true,
+    UnixStream => vectored: false,
+);
