@@ -31,6 +31,23 @@ mod semaphore;
 pub(crate) mod waiters;
 mod waitgroup;
 
+/// Polls `fut`, telling task dumps the task waits on `reason` while it is pending
+/// (set after `fut`'s own reason: the outer one wins).
+pub(crate) async fn with_wait_reason<F: std::future::Future>(
+    reason: gorun_coop::WaitReason,
+    fut: F,
+) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        let r = fut.as_mut().poll(cx);
+        if r.is_pending() {
+            gorun_coop::set_wait_reason(reason);
+        }
+        r
+    })
+    .await
+}
+
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};
 pub use once::{Once, OnceCell};

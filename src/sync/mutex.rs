@@ -90,13 +90,17 @@ impl<T> Mutex<T> {
 impl<T: ?Sized> Mutex<T> {
     /// Waits for the lock. Cancel-safe, FIFO.
     pub async fn lock(&self) -> MutexGuard<'_, T> {
-        self.sem.acquire().await.forget();
+        super::with_wait_reason(gorun_coop::WaitReason::Lock, self.sem.acquire())
+            .await
+            .forget();
         MutexGuard { lock: self }
     }
 
     /// [`lock`](Self::lock) with a guard that owns the `Arc`, for moving into a task.
     pub async fn lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
-        self.sem.acquire().await.forget();
+        super::with_wait_reason(gorun_coop::WaitReason::Lock, self.sem.acquire())
+            .await
+            .forget();
         OwnedMutexGuard { lock: self }
     }
 

@@ -99,7 +99,8 @@ impl<T> OnceCell<T> {
         if let Some(v) = self.value.get() {
             return Ok(v);
         }
-        let _permit = self.init.acquire().await;
+        let _permit =
+            super::with_wait_reason(gorun_coop::WaitReason::Once, self.init.acquire()).await;
         if let Some(v) = self.value.get() {
             return Ok(v);
         }

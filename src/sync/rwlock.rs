@@ -67,13 +67,20 @@ impl<T> RwLock<T> {
 impl<T: ?Sized> RwLock<T> {
     /// Waits for shared access. Cancel-safe, FIFO.
     pub async fn read(&self) -> RwLockReadGuard<'_, T> {
-        self.sem.acquire().await.forget();
+        super::with_wait_reason(gorun_coop::WaitReason::Lock, self.sem.acquire())
+            .await
+            .forget();
         RwLockReadGuard { lock: self }
     }
 
     /// Waits for exclusive access. Cancel-safe, FIFO.
     pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
-        self.sem.acquire_many(MAX_READS).await.forget();
+        super::with_wait_reason(
+            gorun_coop::WaitReason::Lock,
+            self.sem.acquire_many(MAX_READS),
+        )
+        .await
+        .forget();
         RwLockWriteGuard { lock: self }
     }
 

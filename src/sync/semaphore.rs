@@ -247,6 +247,7 @@ impl Semaphore {
                 }
                 _ => {
                     q.set_waker(key, cx.waker());
+                    gorun_coop::set_wait_reason(gorun_coop::WaitReason::Semaphore);
                     Poll::Pending
                 }
             };
@@ -283,6 +284,7 @@ impl Semaphore {
             }
         }
         w.key = Some(q.push_back(w.need, cx.waker().clone()));
+        gorun_coop::set_wait_reason(gorun_coop::WaitReason::Semaphore);
         Poll::Pending
     }
 

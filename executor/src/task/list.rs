@@ -42,8 +42,16 @@ impl Slot {
     }
 }
 
+/// A slot of a shard: the task, and when it was bound (`coarse_clock` nanoseconds),
+/// for the ages in task dumps. The time lives here rather than in the task cell, which
+/// stays 64 bytes.
+struct Entry {
+    task: Option<NonNull<Header>>,
+    spawned_at: u64,
+}
+
 struct Shard {
-    tasks: Vec<Option<NonNull<Header>>>,
+    tasks: Vec<Entry>,
     /// Indices of the `None` slots of `tasks`.
     free: Vec<u32>,
     /// Tasks in the shard.
@@ -56,6 +64,7 @@ impl Shard {
     /// Empties slot `i`, which holds a task.
     fn vacate(&mut self, i: u32) -> NonNull<Header> {
         let t = self.tasks[i as usize]
+            .task
             .take()
             .expect("vacating an empty slot");
         self.free.push(i);
@@ -118,18 +127,23 @@ impl OwnedTasks {
     pub(crate) fn bind(&self, task: Task) -> Result<(), Task> {
         let ptr = task.as_raw();
         let shard = self.shard_of(ptr);
+        let spawned_at = crate::coarse_clock::now_nanos();
         let mut s = self.lock(shard);
         if self.closed.load(Ordering::Acquire) {
             return Err(task);
         }
         let raw = task.into_raw();
+        let entry = Entry {
+            task: Some(raw),
+            spawned_at,
+        };
         let i = match s.free.pop() {
             Some(i) => {
-                s.tasks[i as usize] = Some(raw);
+                s.tasks[i as usize] = entry;
                 i
             }
             None => {
-                s.tasks.push(Some(raw));
+                s.tasks.push(entry);
                 (s.tasks.len() - 1) as u32
             }
         };
@@ -180,7 +194,7 @@ impl OwnedTasks {
                 let task = {
                     let mut s = self.lock(shard);
                     let top = cursor.min(s.tasks.len());
-                    let Some(i) = s.tasks[..top].iter().rposition(Option::is_some) else {
+                    let Some(i) = s.tasks[..top].iter().rposition(|e| e.task.is_some()) else {
                         break;
                     };
                     cursor = i;
@@ -196,21 +210,26 @@ impl OwnedTasks {
         }
     }
 
-    /// Calls `f` on every task in the list, under its shard's lock (so `f` must not
-    /// spawn, complete or drop tasks).
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
+    /// Calls `f` on every task in the list with the `coarse_clock` time it was bound,
+    /// under its shard's lock (so `f` must not spawn, complete or drop tasks).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header, u64)) {
         for i in 0..self.shards.len() {
             let s = self.lock(i);
-            for t in s.tasks.iter().flatten() {
-                // SAFETY: the list holds a reference to every task in it.
-                f(unsafe { t.as_ref() });
+            for e in &s.tasks {
+                if let Some(t) = e.task {
+                    // SAFETY: the list holds a reference to every task in it.
+                    f(unsafe { t.as_ref() }, e.spawned_at);
+                }
             }
         }
     }
 
-    /// The number of tasks ever bound.
-    pub(crate) fn spawned(&self) -> usize {
-        (0..self.shards.len()).map(|i| self.lock(i).bound).sum()
+    /// The number of tasks ever bound, and of those still live, read together.
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        (0..self.shards.len()).fold((0, 0), |(b, l), i| {
+            let s = self.lock(i);
+            (b + s.bound, l + s.len)
+        })
     }
 
     /// The number of live tasks.
