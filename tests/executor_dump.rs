@@ -395,3 +395,53 @@ fn metrics_count_spawned_completed_and_live_tasks() {
     assert_eq!(m.blocking_polls, 0);
     p.abort();
 }
+
+/// Voluntary context switches of this process's threads named `name`.
+#[cfg(target_os = "linux")]
+fn wakeups(name: &str) -> Option<u64> {
+    let mut found = None;
+    for e in std::fs::read_dir("/proc/self/task").ok()? {
+        let dir = e.ok()?.path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if comm.trim() != name {
+            continue;
+        }
+        let status = std::fs::read_to_string(dir.join("status")).ok()?;
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("voluntary_ctxt_switches"))?;
+        found = Some(line.split_whitespace().nth(1)?.parse().ok()?);
+    }
+    found
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn watchdog_sleeps_while_the_runtime_is_idle() {
+    let rt = Runtime::builder()
+        .procs(2)
+        .thread_name("wdidle")
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let hs: Vec<_> = (0..100).map(|_| gorun::go(gorun::yield_now())).collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    let before = wakeups("wdidle-watchdog").expect("the watchdog thread runs");
+    std::thread::sleep(Duration::from_millis(500));
+    let after = wakeups("wdidle-watchdog").unwrap();
+    // Sampling every 2.5 ms would be ~200 wake-ups; an idle monitor sleeps.
+    assert!(
+        after - before <= 2,
+        "{} wake-ups while idle",
+        after - before
+    );
+    // And it wakes again for work: a blocking poll is still caught.
+    let h = rt.spawn(async { std::thread::sleep(Duration::from_millis(60)) });
+    rt.block_on(h).unwrap();
+    assert!(wakeups("wdidle-watchdog").unwrap() > after);
+    assert_eq!(rt.handle().metrics().blocking_polls, 1);
+}
