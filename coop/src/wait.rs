@@ -22,6 +22,13 @@ thread_local! {
 }
 
 /// What a waiting task waits on, as shown in a task dump.
+///
+/// A resource calls [`set_wait_reason`] right before it returns `Poll::Pending`; the
+/// executor keeps the reason set **last** in the task's poll. Combinators set theirs
+/// after polling their children, so the outermost wins: a `select!` over channel
+/// cases shows as [`Select`](WaitReason::Select), `timeout(d, rx.recv())` as
+/// [`Timeout`](WaitReason::Timeout). A future that sets none shows as
+/// [`Other`](WaitReason::Other).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 #[repr(u8)]

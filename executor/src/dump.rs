@@ -3,7 +3,7 @@
 //!
 //! The wait reason is the byte a task's poller stored after its last `Pending` poll
 //! (see `gorun_coop::WaitReason` for which resource's reason wins); the age comes from
-//! the time stamped in the task's owned-list slot at spawn.
+//! the time stamped in the task's owned-list slot at spawn (`task/list.rs`).
 
 use std::fmt;
 use std::panic::Location;
@@ -41,7 +41,7 @@ pub struct TaskInfo {
     /// For a [`Waiting`](TaskState::Waiting) task, what it waits on
     /// ([`WaitReason::Other`] for a future gorun does not know); `None` otherwise.
     pub wait: Option<WaitReason>,
-    /// Time since it was spawned (to a few milliseconds).
+    /// Time since it was spawned (to about 20 ms).
     pub age: Duration,
     /// The watchdog reported one of its polls for blocking a worker.
     pub blocked_worker: bool,
@@ -58,8 +58,7 @@ pub struct TaskDump {
 
 pub(crate) fn collect(shared: &Shared) -> TaskDump {
     let mut tasks = Vec::new();
-    let now = crate::coarse_clock::now_nanos();
-    shared.owned.for_each(|h, spawned_at| {
+    shared.owned.for_each(|h, age| {
         let s = h.state.load();
         let (state, wait) = if s.is_running() {
             (TaskState::Running, None)
@@ -74,7 +73,7 @@ pub(crate) fn collect(shared: &Shared) -> TaskDump {
             location: h.location,
             state,
             wait,
-            age: Duration::from_nanos(now.saturating_sub(spawned_at)),
+            age,
             blocked_worker: h.flags.load(Ordering::Relaxed) & WATCHDOG_REPORTED != 0,
         });
     });

@@ -478,16 +478,27 @@ impl Handle {
             .spawn(&self.shared, f, std::panic::Location::caller())
     }
 
-    /// Every live task: where it was spawned and what it is doing, like Go's
-    /// goroutine dump (`/debug/pprof/goroutine?debug=2`).
+    /// Every live task: where it was spawned, what it is doing, what it waits on
+    /// and how old it is, like Go's goroutine dump
+    /// (`/debug/pprof/goroutine?debug=2`, `goroutine 7 [chan receive, 5 minutes]:`).
+    ///
+    /// Collecting takes each owned-list shard lock in turn (the tasks are not
+    /// stopped): the states are a snapshot per task, not of the runtime as a whole.
     ///
     /// ```
+    /// use gorun_executor::{TaskState, WaitReason};
+    ///
     /// let rt = gorun_executor::Runtime::builder().procs(1).build().unwrap();
     /// let h = rt.spawn(std::future::pending::<()>());
+    /// # while rt.handle().dump().tasks[0].state != TaskState::Waiting {
+    /// #     std::thread::yield_now();
+    /// # }
     /// let dump = rt.handle().dump();
     /// assert_eq!(dump.tasks.len(), 1);
     /// assert!(dump.tasks[0].location.file().ends_with(".rs"));
-    /// println!("{dump}");
+    /// // `pending` is no gorun resource: it waits on something gorun cannot name.
+    /// assert_eq!(dump.tasks[0].wait, Some(WaitReason::Other));
+    /// println!("{dump}"); // task 0x... [waiting, 0 ms]: spawned at src/main.rs:4:10
     /// # h.abort();
     /// ```
     pub fn dump(&self) -> crate::dump::TaskDump {

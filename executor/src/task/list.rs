@@ -20,6 +20,7 @@ use std::cell::UnsafeCell;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
@@ -42,16 +43,17 @@ impl Slot {
     }
 }
 
-/// A slot of a shard: the task, and when it was bound (`coarse_clock` nanoseconds),
-/// for the ages in task dumps. The time lives here rather than in the task cell, which
-/// stays 64 bytes.
-struct Entry {
-    task: Option<NonNull<Header>>,
-    spawned_at: u64,
-}
+/// Task ages are stamped in units of 2^24 ns (16.8 ms, a few ticks of the coarse
+/// clock) since the list was created, in a `u32`: 4 bytes per task, good for 2.2
+/// years of uptime (later stamps saturate).
+const STAMP_SHIFT: u32 = 24;
 
 struct Shard {
-    tasks: Vec<Entry>,
+    tasks: Vec<Option<NonNull<Header>>>,
+    /// When each slot's task was bound, in stamps: a parallel `Vec`, so a slot is 12
+    /// bytes rather than the 16 a `(pointer, stamp)` pair would pad to. The stamp
+    /// lives here rather than in the task cell, which stays 64 bytes.
+    spawned: Vec<u32>,
     /// Indices of the `None` slots of `tasks`.
     free: Vec<u32>,
     /// Tasks in the shard.
@@ -64,7 +66,6 @@ impl Shard {
     /// Empties slot `i`, which holds a task.
     fn vacate(&mut self, i: u32) -> NonNull<Header> {
         let t = self.tasks[i as usize]
-            .task
             .take()
             .expect("vacating an empty slot");
         self.free.push(i);
@@ -81,6 +82,8 @@ pub(crate) struct OwnedTasks {
     /// log2 of the number of shards (a power of two).
     shard_bits: u32,
     closed: AtomicBool,
+    /// `coarse_clock` time the stamps count from.
+    epoch: u64,
 }
 
 /// # Safety
@@ -98,6 +101,7 @@ impl OwnedTasks {
                 .map(|_| {
                     CachePadded::new(Mutex::new(Shard {
                         tasks: Vec::new(),
+                        spawned: Vec::new(),
                         free: Vec::new(),
                         len: 0,
                         bound: 0,
@@ -106,7 +110,13 @@ impl OwnedTasks {
                 .collect(),
             shard_bits: n.trailing_zeros(),
             closed: AtomicBool::new(false),
+            epoch: crate::coarse_clock::now_nanos(),
         }
+    }
+
+    fn stamp(&self) -> u32 {
+        let since = crate::coarse_clock::now_nanos().saturating_sub(self.epoch);
+        u32::try_from(since >> STAMP_SHIFT).unwrap_or(u32::MAX)
     }
 
     /// The shard of a task, from its address.
@@ -127,23 +137,21 @@ impl OwnedTasks {
     pub(crate) fn bind(&self, task: Task) -> Result<(), Task> {
         let ptr = task.as_raw();
         let shard = self.shard_of(ptr);
-        let spawned_at = crate::coarse_clock::now_nanos();
+        let stamp = self.stamp();
         let mut s = self.lock(shard);
         if self.closed.load(Ordering::Acquire) {
             return Err(task);
         }
         let raw = task.into_raw();
-        let entry = Entry {
-            task: Some(raw),
-            spawned_at,
-        };
         let i = match s.free.pop() {
             Some(i) => {
-                s.tasks[i as usize] = entry;
+                s.tasks[i as usize] = Some(raw);
+                s.spawned[i as usize] = stamp;
                 i
             }
             None => {
-                s.tasks.push(entry);
+                s.tasks.push(Some(raw));
+                s.spawned.push(stamp);
                 (s.tasks.len() - 1) as u32
             }
         };
@@ -194,7 +202,7 @@ impl OwnedTasks {
                 let task = {
                     let mut s = self.lock(shard);
                     let top = cursor.min(s.tasks.len());
-                    let Some(i) = s.tasks[..top].iter().rposition(|e| e.task.is_some()) else {
+                    let Some(i) = s.tasks[..top].iter().rposition(Option::is_some) else {
                         break;
                     };
                     cursor = i;
@@ -210,15 +218,17 @@ impl OwnedTasks {
         }
     }
 
-    /// Calls `f` on every task in the list with the `coarse_clock` time it was bound,
-    /// under its shard's lock (so `f` must not spawn, complete or drop tasks).
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header, u64)) {
+    /// Calls `f` on every task in the list with its age, under its shard's lock (so
+    /// `f` must not spawn, complete or drop tasks).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header, Duration)) {
+        let now = crate::coarse_clock::now_nanos().saturating_sub(self.epoch);
         for i in 0..self.shards.len() {
             let s = self.lock(i);
-            for e in &s.tasks {
-                if let Some(t) = e.task {
+            for (t, &stamp) in s.tasks.iter().zip(&s.spawned) {
+                if let Some(t) = t {
+                    let age = now.saturating_sub(u64::from(stamp) << STAMP_SHIFT);
                     // SAFETY: the list holds a reference to every task in it.
-                    f(unsafe { t.as_ref() }, e.spawned_at);
+                    f(unsafe { t.as_ref() }, Duration::from_nanos(age));
                 }
             }
         }
