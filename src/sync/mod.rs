@@ -23,11 +23,25 @@
 //! - Guards may be held across `.await` and are `Send` (for `Send` values).
 //! - The `blocking_*`/`*_blocking` methods are for plain threads outside the runtime.
 
+/// A `const fn` normally; a plain `fn` under `cfg(loom)`, whose atomics and mutexes
+/// have no const constructors (the semaphore is model-checked with them).
+macro_rules! const_fn_unless_loom {
+    ($(#[$attr:meta])* $vis:vis fn $($rest:tt)*) => {
+        #[cfg(not(loom))]
+        $(#[$attr])* $vis const fn $($rest)*
+        #[cfg(loom)]
+        $(#[$attr])* $vis fn $($rest)*
+    };
+}
+
+mod loom;
 mod mutex;
 mod notify;
 mod once;
 mod rwlock;
 mod semaphore;
+#[cfg(all(test, loom))]
+mod semaphore_loom;
 pub(crate) mod waiters;
 mod waitgroup;
 

@@ -73,11 +73,13 @@ impl fmt::Display for TryLockError {
 impl std::error::Error for TryLockError {}
 
 impl<T> Mutex<T> {
-    /// A new, unlocked mutex holding `value`.
-    pub const fn new(value: T) -> Mutex<T> {
-        Mutex {
-            sem: Semaphore::new(1),
-            data: UnsafeCell::new(value),
+    const_fn_unless_loom! {
+        /// A new, unlocked mutex holding `value`.
+        pub fn new(value: T) -> Mutex<T> {
+            Mutex {
+                sem: Semaphore::new(1),
+                data: UnsafeCell::new(value),
+            }
         }
     }
 

@@ -50,11 +50,13 @@ unsafe impl<T: ?Sized + Send> Send for RwLock<T> {}
 // SAFETY: as above.
 unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
 impl<T> RwLock<T> {
-    /// A new, unlocked lock holding `value`.
-    pub const fn new(value: T) -> RwLock<T> {
-        RwLock {
-            sem: Semaphore::new(MAX_READS as usize),
-            data: UnsafeCell::new(value),
+    const_fn_unless_loom! {
+        /// A new, unlocked lock holding `value`.
+        pub fn new(value: T) -> RwLock<T> {
+            RwLock {
+                sem: Semaphore::new(MAX_READS as usize),
+                data: UnsafeCell::new(value),
+            }
         }
     }
 
