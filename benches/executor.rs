@@ -263,6 +263,41 @@ fn spawn_join_1m(c: &mut Criterion) {
     g.finish();
 }
 
+/// The watchdog's per-poll cost: `yield_many` (200,000 polls per iteration, almost
+/// nothing else) with the watchdog on (the default) and off.
+fn watchdog_poll_cost(c: &mut Criterion) {
+    let mut g = c.benchmark_group("watchdog_poll_cost");
+    for (name, threshold) in [
+        ("on", Some(std::time::Duration::from_millis(10))),
+        ("off", None),
+    ] {
+        let rt = gorun::Runtime::builder()
+            .procs(workers())
+            .watchdog(threshold)
+            .build()
+            .expect("gorun runtime");
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                rt.run(async {
+                    let hs: Vec<_> = (0..NUM_YIELD_TASKS)
+                        .map(|_| {
+                            gorun::go(async {
+                                for _ in 0..NUM_YIELDS {
+                                    gorun::yield_now().await;
+                                }
+                            })
+                        })
+                        .collect();
+                    for h in hs {
+                        h.await.unwrap();
+                    }
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
 // `criterion_group!` would generate an undocumented `pub fn`; this is its expansion.
 fn main() {
     let mut c = Criterion::default().configure_from_args();
@@ -272,5 +307,6 @@ fn main() {
     ping_pong(&mut c);
     chained_spawn(&mut c);
     spawn_join_1m(&mut c);
+    watchdog_poll_cost(&mut c);
     c.final_summary();
 }

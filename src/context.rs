@@ -462,7 +462,9 @@ impl Future for Done {
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
         let this = self.get_mut();
         let Some(state) = &this.state else {
-            return Poll::Pending; // background: never done
+            // Background: never done.
+            gorun_coop::set_wait_reason(gorun_coop::WaitReason::ContextDone);
+            return Poll::Pending;
         };
         if this.key.is_none() && state.done.load(Acquire) {
             return Poll::Ready(());
@@ -484,6 +486,7 @@ impl Future for Done {
                 this.key = Some(inner.waiters.push_back(0, cx.waker().clone()));
             }
         }
+        gorun_coop::set_wait_reason(gorun_coop::WaitReason::ContextDone);
         Poll::Pending
     }
 }

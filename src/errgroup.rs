@@ -213,7 +213,8 @@ impl<E: Send + 'static> Group<E> {
     /// # Panics
     /// Resumes the first panic of a member, after every member has finished.
     pub async fn wait(&self) -> Result<(), E> {
-        self.shared.wg.wait().await;
+        crate::sync::with_wait_reason(gorun_coop::WaitReason::ErrGroup, self.shared.wg.wait())
+            .await;
         if let Some(c) = &self.shared.cancel {
             c.cancel();
         }

@@ -28,6 +28,34 @@
 //! | `runtime.NumGoroutine()` | [`num_tasks`]`()` |
 //! | `runtime.GOMAXPROCS(0)` | [`procs`]`()`; set with [`Builder::procs`] or `GOMAXPROCS` |
 //! | a blocking syscall | [`spawn_blocking`] |
+//! | `SIGQUIT` / `pprof/goroutine?debug=2` | [`Handle::dump`] → [`TaskDump`] |
+//! | sysmon noticing a goroutine running > 10 ms | [`Builder::watchdog`], [`Builder::on_blocking_poll`] |
+//!
+//! ## Seeing the goroutines
+//!
+//! [`Handle::dump`] lists every live task with its spawn location, its state and,
+//! for a waiting one, what it waits on ([`WaitReason`]: `chan receive`, `select`,
+//! `sleep`, `IO wait (read)`, `join`, `sync.Mutex`, ...) and its age, like Go's
+//! `goroutine 7 [chan receive, 5 minutes]:`. A poll that keeps its worker busy more
+//! than 10 ms (a `std::thread::sleep`, blocking I/O) is reported once per task by the
+//! watchdog, with the task's spawn location; [`Handle::metrics`] counts those with
+//! the scheduler's other counters.
+//!
+//! ```
+//! use gorun::{TaskState, WaitReason};
+//!
+//! let rt = gorun::Runtime::builder().procs(1).build().unwrap();
+//! let (_tx, rx) = gorun::chan::<u32>(0);
+//! let h = rt.spawn(async move { rx.recv().await });
+//! # while rt.handle().dump().tasks[0].state != TaskState::Waiting {
+//! #     std::thread::sleep(std::time::Duration::from_millis(1));
+//! # }
+//! let dump = rt.handle().dump();
+//! assert_eq!(dump.tasks[0].wait, Some(WaitReason::ChanRecv));
+//! println!("{dump}"); // task 0x... [chan receive, 0 ms]:
+//!                     //     spawned at src/lib.rs:12:10
+//! # h.abort();
+//! ```
 //!
 //! ## Channels and select
 //!
@@ -78,9 +106,9 @@
 #![warn(missing_docs)]
 
 pub use gorun_executor::{
-    go, num_tasks, procs, spawn, spawn_blocking, yield_now, AbortHandle, BuildError, Builder,
-    EnterGuard, Handle, JoinError, JoinHandle, Runtime, RuntimeMetrics, TaskDump, TaskInfo,
-    TaskState, TryCurrentError,
+    go, num_tasks, procs, spawn, spawn_blocking, yield_now, AbortHandle, BlockingPoll, BuildError,
+    Builder, EnterGuard, Handle, JoinError, JoinHandle, Runtime, RuntimeMetrics, TaskDump,
+    TaskInfo, TaskState, TryCurrentError, WaitReason,
 };
 
 pub mod time;
@@ -98,9 +126,12 @@ pub mod signal;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 
-/// Cooperative scheduling: the budget every gorun resource charges.
+/// Cooperative scheduling: the budget every gorun resource charges, and the wait
+/// reason a resource of your own can report to task dumps.
 pub mod coop {
-    pub use gorun_coop::{consume_budget, has_budget_remaining, unconstrained};
+    pub use gorun_coop::{
+        consume_budget, has_budget_remaining, set_wait_reason, unconstrained, WaitReason,
+    };
 }
 
 // --- gorun-channel re-exports (channel/, issue 3) ---

@@ -119,8 +119,8 @@ fn worker_threads_are_joined() {
     });
     assert_eq!(
         count_threads("joincheck-"),
-        4,
-        "3 workers + 1 blocking thread"
+        5,
+        "3 workers + 1 blocking thread + the watchdog's monitor"
     );
     drop(rt);
     assert_eq!(count_threads("joincheck-"), 0);

@@ -72,6 +72,7 @@ impl<T> RecvOp<T> {
             if unsafe { w.is_queued() } {
                 // SAFETY: lock held.
                 unsafe { w.set_waker(cx.waker()) };
+                gorun_coop::set_wait_reason(gorun_coop::WaitReason::ChanRecv);
                 return Poll::Pending;
             }
             // Completed between the status check and the lock.
@@ -94,6 +95,7 @@ impl<T> RecvOp<T> {
                     st.park(w, false);
                 }
                 *registered = true;
+                gorun_coop::set_wait_reason(gorun_coop::WaitReason::ChanRecv);
                 Poll::Pending
             }
         }
@@ -177,6 +179,7 @@ impl<T> SendOp<T> {
             if unsafe { w.is_queued() } {
                 // SAFETY: lock held.
                 unsafe { w.set_waker(cx.waker()) };
+                gorun_coop::set_wait_reason(gorun_coop::WaitReason::ChanSend);
                 return Poll::Pending;
             }
             drop(st);
@@ -199,6 +202,7 @@ impl<T> SendOp<T> {
                     st.park(w, true);
                 }
                 *registered = true;
+                gorun_coop::set_wait_reason(gorun_coop::WaitReason::ChanSend);
                 Poll::Pending
             }
         }

@@ -222,6 +222,9 @@ impl SelectState {
         if out.is_ready() {
             st.done = true;
             coop.made_progress();
+        } else {
+            // Outermost wins: the cases may have set their own reasons.
+            gorun_coop::set_wait_reason(gorun_coop::WaitReason::Select);
         }
         out
     }

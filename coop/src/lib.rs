@@ -12,6 +12,10 @@
 //! [`poll_proceed`]. Outside a gorun executor (on tokio, or in `futures::executor`)
 //! no budget is set and every operation proceeds.
 //!
+//! The same hook carries the *wait reason* ([`set_wait_reason`]): what a task that
+//! returns `Pending` waits on, so a task dump can say `[chan receive]` (see
+//! [`WaitReason`] for the rule when several resources set one).
+//!
 //! ```
 //! use std::task::Poll;
 //!
@@ -35,6 +39,10 @@ use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+
+mod wait;
+
+pub use wait::{set_wait_reason, take_wait_reason, WaitReason};
 
 /// Operations a task may perform in one poll before its resources make it yield.
 ///

@@ -20,6 +20,7 @@
 
 mod block_on;
 mod blocking;
+mod coarse_clock;
 mod context;
 mod driver;
 mod dump;
@@ -35,9 +36,11 @@ mod yield_now;
 use std::future::Future;
 
 pub use dump::{TaskDump, TaskInfo, TaskState};
+pub use gorun_coop::WaitReason;
 pub use runtime::{
     BuildError, Builder, EnterGuard, Handle, Runtime, RuntimeMetrics, TryCurrentError,
 };
+pub use scheduler::watchdog::BlockingPoll;
 pub use task::join::{AbortHandle, JoinError, JoinHandle};
 pub use yield_now::yield_now;
 

@@ -23,13 +23,44 @@
 //! - Guards may be held across `.await` and are `Send` (for `Send` values).
 //! - The `blocking_*`/`*_blocking` methods are for plain threads outside the runtime.
 
+/// A `const fn` normally; a plain `fn` under `cfg(loom)`, whose atomics and mutexes
+/// have no const constructors (the semaphore is model-checked with them).
+macro_rules! const_fn_unless_loom {
+    ($(#[$attr:meta])* $vis:vis fn $($rest:tt)*) => {
+        #[cfg(not(loom))]
+        $(#[$attr])* $vis const fn $($rest)*
+        #[cfg(loom)]
+        $(#[$attr])* $vis fn $($rest)*
+    };
+}
+
+mod loom;
 mod mutex;
 mod notify;
 mod once;
 mod rwlock;
 mod semaphore;
+#[cfg(all(test, loom))]
+mod semaphore_loom;
 pub(crate) mod waiters;
 mod waitgroup;
+
+/// Polls `fut`, telling task dumps the task waits on `reason` while it is pending
+/// (set after `fut`'s own reason: the outer one wins).
+pub(crate) async fn with_wait_reason<F: std::future::Future>(
+    reason: gorun_coop::WaitReason,
+    fut: F,
+) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        let r = fut.as_mut().poll(cx);
+        if r.is_pending() {
+            gorun_coop::set_wait_reason(reason);
+        }
+        r
+    })
+    .await
+}
 
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};

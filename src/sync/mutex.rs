@@ -73,11 +73,13 @@ impl fmt::Display for TryLockError {
 impl std::error::Error for TryLockError {}
 
 impl<T> Mutex<T> {
-    /// A new, unlocked mutex holding `value`.
-    pub const fn new(value: T) -> Mutex<T> {
-        Mutex {
-            sem: Semaphore::new(1),
-            data: UnsafeCell::new(value),
+    const_fn_unless_loom! {
+        /// A new, unlocked mutex holding `value`.
+        pub fn new(value: T) -> Mutex<T> {
+            Mutex {
+                sem: Semaphore::new(1),
+                data: UnsafeCell::new(value),
+            }
         }
     }
 
@@ -90,13 +92,17 @@ impl<T> Mutex<T> {
 impl<T: ?Sized> Mutex<T> {
     /// Waits for the lock. Cancel-safe, FIFO.
     pub async fn lock(&self) -> MutexGuard<'_, T> {
-        self.sem.acquire().await.forget();
+        super::with_wait_reason(gorun_coop::WaitReason::Lock, self.sem.acquire())
+            .await
+            .forget();
         MutexGuard { lock: self }
     }
 
     /// [`lock`](Self::lock) with a guard that owns the `Arc`, for moving into a task.
     pub async fn lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
-        self.sem.acquire().await.forget();
+        super::with_wait_reason(gorun_coop::WaitReason::Lock, self.sem.acquire())
+            .await
+            .forget();
         OwnedMutexGuard { lock: self }
     }
 

@@ -160,6 +160,7 @@ impl Future for Notified<'_> {
                 return Poll::Ready(());
             }
             st.queue.set_waker(key, cx.waker());
+            gorun_coop::set_wait_reason(gorun_coop::WaitReason::Notify);
             return Poll::Pending;
         }
         if this.notify.generation.load(Acquire) != this.generation {
@@ -172,6 +173,7 @@ impl Future for Notified<'_> {
             return Poll::Ready(());
         }
         this.key = Some(st.queue.push_back(0, cx.waker().clone()));
+        gorun_coop::set_wait_reason(gorun_coop::WaitReason::Notify);
         Poll::Pending
     }
 }

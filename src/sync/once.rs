@@ -35,11 +35,13 @@ pub struct OnceCell<T> {
 }
 
 impl<T> OnceCell<T> {
-    /// An empty cell.
-    pub const fn new() -> OnceCell<T> {
-        OnceCell {
-            value: OnceLock::new(),
-            init: Semaphore::new(1),
+    const_fn_unless_loom! {
+        /// An empty cell.
+        pub fn new() -> OnceCell<T> {
+            OnceCell {
+                value: OnceLock::new(),
+                init: Semaphore::new(1),
+            }
         }
     }
 
@@ -99,7 +101,8 @@ impl<T> OnceCell<T> {
         if let Some(v) = self.value.get() {
             return Ok(v);
         }
-        let _permit = self.init.acquire().await;
+        let _permit =
+            super::with_wait_reason(gorun_coop::WaitReason::Once, self.init.acquire()).await;
         if let Some(v) = self.value.get() {
             return Ok(v);
         }
@@ -159,10 +162,12 @@ pub struct Once {
 }
 
 impl Once {
-    /// A `Once` that has not run.
-    pub const fn new() -> Once {
-        Once {
-            cell: OnceCell::new(),
+    const_fn_unless_loom! {
+        /// A `Once` that has not run.
+        pub fn new() -> Once {
+            Once {
+                cell: OnceCell::new(),
+            }
         }
     }
 

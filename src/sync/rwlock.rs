@@ -50,11 +50,13 @@ unsafe impl<T: ?Sized + Send> Send for RwLock<T> {}
 // SAFETY: as above.
 unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
 impl<T> RwLock<T> {
-    /// A new, unlocked lock holding `value`.
-    pub const fn new(value: T) -> RwLock<T> {
-        RwLock {
-            sem: Semaphore::new(MAX_READS as usize),
-            data: UnsafeCell::new(value),
+    const_fn_unless_loom! {
+        /// A new, unlocked lock holding `value`.
+        pub fn new(value: T) -> RwLock<T> {
+            RwLock {
+                sem: Semaphore::new(MAX_READS as usize),
+                data: UnsafeCell::new(value),
+            }
         }
     }
 
@@ -67,13 +69,20 @@ impl<T> RwLock<T> {
 impl<T: ?Sized> RwLock<T> {
     /// Waits for shared access. Cancel-safe, FIFO.
     pub async fn read(&self) -> RwLockReadGuard<'_, T> {
-        self.sem.acquire().await.forget();
+        super::with_wait_reason(gorun_coop::WaitReason::Lock, self.sem.acquire())
+            .await
+            .forget();
         RwLockReadGuard { lock: self }
     }
 
     /// Waits for exclusive access. Cancel-safe, FIFO.
     pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
-        self.sem.acquire_many(MAX_READS).await.forget();
+        super::with_wait_reason(
+            gorun_coop::WaitReason::Lock,
+            self.sem.acquire_many(MAX_READS),
+        )
+        .await
+        .forget();
         RwLockWriteGuard { lock: self }
     }
 

@@ -17,8 +17,9 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering::*};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use super::loom::{AtomicUsize, Mutex, MutexGuard, Ordering::*};
 use std::task::{Context, Poll, Waker};
 
 use super::waiters::{SlotState, WaitQueue};
@@ -74,15 +75,17 @@ impl Semaphore {
     /// The most permits a semaphore can hold.
     pub const MAX_PERMITS: usize = usize::MAX >> 3;
 
-    /// A semaphore with `permits` permits.
-    ///
-    /// # Panics
-    /// If `permits` exceeds [`MAX_PERMITS`](Self::MAX_PERMITS).
-    pub const fn new(permits: usize) -> Semaphore {
-        assert!(permits <= Self::MAX_PERMITS, "too many permits");
-        Semaphore {
-            state: AtomicUsize::new(permits << 1),
-            waiters: Mutex::new(WaitQueue::new()),
+    const_fn_unless_loom! {
+        /// A semaphore with `permits` permits.
+        ///
+        /// # Panics
+        /// If `permits` exceeds [`MAX_PERMITS`](Self::MAX_PERMITS).
+        pub fn new(permits: usize) -> Semaphore {
+            assert!(permits <= Self::MAX_PERMITS, "too many permits");
+            Semaphore {
+                state: AtomicUsize::new(permits << 1),
+                waiters: Mutex::new(WaitQueue::new()),
+            }
         }
     }
 
@@ -247,6 +250,7 @@ impl Semaphore {
                 }
                 _ => {
                     q.set_waker(key, cx.waker());
+                    gorun_coop::set_wait_reason(gorun_coop::WaitReason::Semaphore);
                     Poll::Pending
                 }
             };
@@ -283,6 +287,7 @@ impl Semaphore {
             }
         }
         w.key = Some(q.push_back(w.need, cx.waker().clone()));
+        gorun_coop::set_wait_reason(gorun_coop::WaitReason::Semaphore);
         Poll::Pending
     }
 

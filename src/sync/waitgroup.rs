@@ -225,6 +225,7 @@ impl Future for Wait<'_> {
                 this.key = Some(q.push_back(0, cx.waker().clone()));
             }
         }
+        gorun_coop::set_wait_reason(gorun_coop::WaitReason::WaitGroup);
         Poll::Pending
     }
 }

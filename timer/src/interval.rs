@@ -97,7 +97,10 @@ impl Interval {
 
     /// Polls for the next tick.
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
-        std::task::ready!(std::future::Future::poll(self.delay.as_mut(), cx));
+        if std::future::Future::poll(self.delay.as_mut(), cx).is_pending() {
+            gorun_coop::set_wait_reason(gorun_coop::WaitReason::Ticker);
+            return Poll::Pending;
+        }
         let timeout = self.delay.deadline();
         let now = Instant::now();
         let next = if now.duration_since(timeout) > MISSED_SLACK {

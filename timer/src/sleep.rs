@@ -136,6 +136,8 @@ impl Future for Sleep {
         let r = self.poll_elapsed(cx);
         if r.is_ready() {
             coop.made_progress();
+        } else {
+            gorun_coop::set_wait_reason(gorun_coop::WaitReason::Sleep);
         }
         r
     }

@@ -98,7 +98,12 @@ impl<F: Future> Future for Timeout<F> {
         // Not charged to the budget: a task that spent it on the inner future must
         // still see its timeout fire (tokio does the same).
         let delay = this.delay.as_pin_mut().expect("set above");
-        delay.poll_elapsed(cx).map(|()| Err(Elapsed(())))
+        let r = delay.poll_elapsed(cx).map(|()| Err(Elapsed(())));
+        if r.is_pending() {
+            // Set after the inner future's: the outer reason wins.
+            gorun_coop::set_wait_reason(gorun_coop::WaitReason::Timeout);
+        }
+        r
     }
 }
 

@@ -41,6 +41,14 @@ pub(crate) enum Direction {
 }
 
 impl Direction {
+    /// Tells a task dump that the current task waits for this readiness.
+    fn set_wait_reason(self) {
+        gorun_coop::set_wait_reason(match self {
+            Direction::Read => gorun_coop::WaitReason::IoRead,
+            Direction::Write => gorun_coop::WaitReason::IoWrite,
+        });
+    }
+
     fn mask(self) -> usize {
         match self {
             Direction::Read => READABLE | READ_CLOSED | ERROR,
@@ -156,7 +164,10 @@ impl ScheduledIo {
         // Re-check under the lock: the reactor publishes before it takes the lock.
         match self.ready_now(dir) {
             Some(r) => Poll::Ready(r),
-            None => Poll::Pending,
+            None => {
+                dir.set_wait_reason();
+                Poll::Pending
+            }
         }
     }
 
@@ -179,6 +190,7 @@ impl ScheduledIo {
         if !list.iter().any(|x| x.will_wake(cx.waker())) {
             list.push(cx.waker().clone());
         }
+        dir.set_wait_reason();
         true
     }
 

@@ -55,7 +55,13 @@ impl TcpListener {
 
     /// Polls for a connection.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        let (s, addr) = ready!(self.io.poll_io(cx, Direction::Read, |l| l.accept()))?;
+        let (s, addr) = match self.io.poll_io(cx, Direction::Read, |l| l.accept()) {
+            Poll::Ready(r) => r?,
+            Poll::Pending => {
+                gorun_coop::set_wait_reason(gorun_coop::WaitReason::IoAccept);
+                return Poll::Pending;
+            }
+        };
         Poll::Ready(TcpStream::new(s).map(|s| (s, addr)))
     }
 

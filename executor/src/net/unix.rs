@@ -34,7 +34,13 @@ impl UnixListener {
 
     /// Polls for a connection.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        let (s, addr) = ready!(self.io.poll_io(cx, Direction::Read, |l| l.accept()))?;
+        let (s, addr) = match self.io.poll_io(cx, Direction::Read, |l| l.accept()) {
+            Poll::Ready(r) => r?,
+            Poll::Pending => {
+                gorun_coop::set_wait_reason(gorun_coop::WaitReason::IoAccept);
+                return Poll::Pending;
+            }
+        };
         Poll::Ready(UnixStream::new(s).map(|s| (s, addr)))
     }
 

@@ -16,6 +16,7 @@
 
 mod idle;
 mod park;
+pub(crate) mod watchdog;
 mod worker;
 
 use std::any::Any;
@@ -53,6 +54,7 @@ pub(crate) struct Shared {
     workers_alive: AtomicUsize,
     pub(crate) threads: Mutex<Vec<thread::JoinHandle<()>>>,
     pub(crate) metrics: Metrics,
+    pub(crate) watchdog: watchdog::Watchdog,
     /// `block_on` futures running or woken (see `block_on.rs`).
     pub(crate) block_on_busy: Arc<AtomicUsize>,
 }
@@ -111,6 +113,11 @@ impl Shared {
             workers_alive: AtomicUsize::new(procs),
             threads: Mutex::new(Vec::with_capacity(procs)),
             metrics: Metrics::default(),
+            watchdog: watchdog::Watchdog::new(
+                procs,
+                config.watchdog,
+                config.on_blocking_poll.clone(),
+            ),
             block_on_busy: Arc::new(AtomicUsize::new(0)),
             config,
         });
@@ -175,6 +182,7 @@ impl Shared {
             p.unpark();
         }
         self.driver.unpark();
+        self.watchdog.kick();
     }
 
     /// Called by each worker thread as it exits; the last one finishes the job, so
@@ -256,6 +264,19 @@ pub(crate) fn start(
                 for _ in 0..missing {
                     shared.worker_exited();
                 }
+                return Err(e);
+            }
+        }
+    }
+    if shared.watchdog.is_enabled() {
+        let s = shared.clone();
+        let b = thread::Builder::new().name(format!("{}-watchdog", shared.config.thread_name));
+        match b.spawn(move || watchdog::monitor(s)) {
+            Ok(h) => threads.push(h),
+            Err(e) => {
+                // The workers are running: they exit on their own.
+                drop(threads);
+                shared.begin_shutdown();
                 return Err(e);
             }
         }

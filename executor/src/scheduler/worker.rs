@@ -77,7 +77,9 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Worker<Notified>) {
         parked: Cell::new(false),
     };
     WORKER.with(|w| w.set(&ctx));
+    let watch = super::watchdog::enter(&ctx.shared, index);
     ctx.run_loop();
+    drop(watch);
     WORKER.with(|w| w.set(ptr::null()));
     let shared = ctx.shared.clone();
     // Tasks left in runnext or the local queue are dropped by the shutdown sweep,
@@ -256,6 +258,8 @@ impl WorkerCtx {
             }
         }
         self.parked.set(false);
+        // The watchdog's monitor sleeps while every worker does.
+        shared.watchdog.kick();
     }
 }
 

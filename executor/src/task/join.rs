@@ -103,6 +103,8 @@ impl<T> Future for JoinHandle<T> {
         if ret.is_ready() {
             self.output_taken = true;
             coop.made_progress();
+        } else {
+            gorun_coop::set_wait_reason(gorun_coop::WaitReason::Join);
         }
         ret
     }

@@ -20,6 +20,7 @@ use std::cell::UnsafeCell;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
@@ -42,8 +43,17 @@ impl Slot {
     }
 }
 
+/// Task ages are stamped in units of 2^24 ns (16.8 ms, a few ticks of the coarse
+/// clock) since the list was created, in a `u32`: 4 bytes per task, good for 2.2
+/// years of uptime (later stamps saturate).
+const STAMP_SHIFT: u32 = 24;
+
 struct Shard {
     tasks: Vec<Option<NonNull<Header>>>,
+    /// When each slot's task was bound, in stamps: a parallel `Vec`, so a slot is 12
+    /// bytes rather than the 16 a `(pointer, stamp)` pair would pad to. The stamp
+    /// lives here rather than in the task cell, which stays 64 bytes.
+    spawned: Vec<u32>,
     /// Indices of the `None` slots of `tasks`.
     free: Vec<u32>,
     /// Tasks in the shard.
@@ -72,6 +82,8 @@ pub(crate) struct OwnedTasks {
     /// log2 of the number of shards (a power of two).
     shard_bits: u32,
     closed: AtomicBool,
+    /// `coarse_clock` time the stamps count from.
+    epoch: u64,
 }
 
 /// # Safety
@@ -89,6 +101,7 @@ impl OwnedTasks {
                 .map(|_| {
                     CachePadded::new(Mutex::new(Shard {
                         tasks: Vec::new(),
+                        spawned: Vec::new(),
                         free: Vec::new(),
                         len: 0,
                         bound: 0,
@@ -97,7 +110,13 @@ impl OwnedTasks {
                 .collect(),
             shard_bits: n.trailing_zeros(),
             closed: AtomicBool::new(false),
+            epoch: crate::coarse_clock::now_nanos(),
         }
+    }
+
+    fn stamp(&self) -> u32 {
+        let since = crate::coarse_clock::now_nanos().saturating_sub(self.epoch);
+        u32::try_from(since >> STAMP_SHIFT).unwrap_or(u32::MAX)
     }
 
     /// The shard of a task, from its address.
@@ -118,6 +137,7 @@ impl OwnedTasks {
     pub(crate) fn bind(&self, task: Task) -> Result<(), Task> {
         let ptr = task.as_raw();
         let shard = self.shard_of(ptr);
+        let stamp = self.stamp();
         let mut s = self.lock(shard);
         if self.closed.load(Ordering::Acquire) {
             return Err(task);
@@ -126,10 +146,12 @@ impl OwnedTasks {
         let i = match s.free.pop() {
             Some(i) => {
                 s.tasks[i as usize] = Some(raw);
+                s.spawned[i as usize] = stamp;
                 i
             }
             None => {
                 s.tasks.push(Some(raw));
+                s.spawned.push(stamp);
                 (s.tasks.len() - 1) as u32
             }
         };
@@ -196,21 +218,28 @@ impl OwnedTasks {
         }
     }
 
-    /// Calls `f` on every task in the list, under its shard's lock (so `f` must not
-    /// spawn, complete or drop tasks).
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
+    /// Calls `f` on every task in the list with its age, under its shard's lock (so
+    /// `f` must not spawn, complete or drop tasks).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header, Duration)) {
+        let now = crate::coarse_clock::now_nanos().saturating_sub(self.epoch);
         for i in 0..self.shards.len() {
             let s = self.lock(i);
-            for t in s.tasks.iter().flatten() {
-                // SAFETY: the list holds a reference to every task in it.
-                f(unsafe { t.as_ref() });
+            for (t, &stamp) in s.tasks.iter().zip(&s.spawned) {
+                if let Some(t) = t {
+                    let age = now.saturating_sub(u64::from(stamp) << STAMP_SHIFT);
+                    // SAFETY: the list holds a reference to every task in it.
+                    f(unsafe { t.as_ref() }, Duration::from_nanos(age));
+                }
             }
         }
     }
 
-    /// The number of tasks ever bound.
-    pub(crate) fn spawned(&self) -> usize {
-        (0..self.shards.len()).map(|i| self.lock(i).bound).sum()
+    /// The number of tasks ever bound, and of those still live, read together.
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        (0..self.shards.len()).fold((0, 0), |(b, l), i| {
+            let s = self.lock(i);
+            (b + s.bound, l + s.len)
+        })
     }
 
     /// The number of live tasks.

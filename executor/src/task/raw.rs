@@ -24,6 +24,7 @@ use std::panic::Location;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use super::join::JoinError;
@@ -31,6 +32,7 @@ use super::list::Slot;
 use super::state::{State, TransitionToIdle, TransitionToRunning};
 use super::waker::waker_ref;
 use super::{Notified, Schedule, Task};
+use crate::scheduler::watchdog;
 
 /// The type-erased part of a task, at offset 0 of its cell.
 #[repr(C)]
@@ -39,9 +41,18 @@ pub(crate) struct Header {
     pub(crate) vtable: &'static Vtable,
     /// The task's place in the owned-tasks list.
     pub(crate) owned: Slot,
+    /// What the task waits on (a `gorun_coop::WaitReason` byte), stored by its poller
+    /// after each `Pending` poll and read by dumps. In what was padding after `owned`.
+    pub(crate) wait: AtomicU8,
+    /// `WATCHDOG_REPORTED` once the watchdog reported a long poll of this task; set by
+    /// its poller only (`scheduler/watchdog.rs`).
+    pub(crate) flags: AtomicU8,
     /// Where `go`/`spawn` was called, for task dumps and leak reports.
     pub(crate) location: &'static Location<'static>,
 }
+
+/// `Header::flags`: the watchdog has reported this task; it is not reported again.
+pub(crate) const WATCHDOG_REPORTED: u8 = 1;
 
 // SAFETY: the header's mutable parts are atomics and a list slot guarded by the
 // owned-tasks shard lock; everything else is immutable after creation.
@@ -107,6 +118,8 @@ where
                 state: State::new(),
                 vtable: &Self::VTABLE,
                 owned: Slot::new(),
+                wait: AtomicU8::new(0),
+                flags: AtomicU8::new(0),
                 location,
             },
             scheduler,
@@ -197,14 +210,20 @@ where
     // waker does not outlive this function without taking its own reference.
     let waker = unsafe { waker_ref(ptr) };
     let mut cx = Context::from_waker(&waker);
+    let watch = watchdog::poll_started(&cell.header);
+    let _ = gorun_coop::take_wait_reason();
     let res = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: we hold the run lock and the task is not complete, so the future
         // is live and ours; it is never moved out of the heap cell (it is pinned).
         let fut = unsafe { Pin::new_unchecked(&mut *(*cell.stage.get()).future) };
         gorun_coop::budget(|| fut.poll(&mut cx))
     }));
+    let reason = gorun_coop::take_wait_reason();
+    watchdog::poll_ended(watch, &cell.header);
     let output = match res {
         Ok(Poll::Pending) => {
+            // Before the transition: afterwards the cell may be freed or re-polled.
+            cell.header.wait.store(reason.as_u8(), Ordering::Relaxed);
             match cell.header.state.transition_to_idle() {
                 TransitionToIdle::Ok => {}
                 TransitionToIdle::OkNotified => {

@@ -1,0 +1,346 @@
+//! The watchdog: Go's sysmon, for polls that block their worker.
+//!
+//! A task that blocks inside `poll` (a `std::thread::sleep`, a blocking syscall, a long
+//! computation without a yield) stalls every task queued behind it on that worker.
+//! Go's sysmon notices a goroutine running for more than 10 ms and preempts it; gorun
+//! cannot preempt, so it reports: once per task, with the task's spawn location, while
+//! the poll is still running.
+//!
+//! # Protocol (a seqlock per worker)
+//! - Each worker owns one [`Watch`]. Around each task poll it bumps `gen`: odd while a
+//!   poll runs, even between polls. Before making `gen` odd it stores the task's spawn
+//!   `location` and whether the task was `already` reported. That is the whole
+//!   hot-path cost: four stores (relaxed or release: plain moves on x86) and two
+//!   loads, on a line only the worker writes, two thread-local accesses, and no clock
+//!   read. The worker keeps its generation count in a thread-local rather than
+//!   loading `gen` back (single writer).
+//! - The monitor thread samples every `gen` each `threshold / 4`. A worker whose odd
+//!   `gen` is unchanged since it was first seen has been in the same poll at least that
+//!   long; past the threshold the monitor reports it (unless `already`) and stores the
+//!   generation in `reported`. The poller, back from the poll, sees `reported == gen`
+//!   and marks the task (`WATCHDOG_REPORTED` in its header), which it alone may touch.
+//!   The monitor never dereferences a task.
+//! - Readers check `gen` before and after reading `location`/`already` (with an
+//!   acquire fence between), and the writer fences before rewriting them, so a sample
+//!   never pairs one poll's generation with another's location.
+//! - When every worker is parked the monitor sleeps on its condvar until a worker
+//!   leaves its park (`kick`): an idle runtime costs no CPU. The `sleeping` flag and the
+//!   idle state are both `SeqCst`, so "monitor: set sleeping; check all parked" and
+//!   "worker: unpark (state change); check sleeping" cannot both miss each other.
+
+use std::cell::Cell;
+use std::fmt;
+use std::panic::Location;
+use std::ptr;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
+
+use super::Shared;
+use crate::loom::{fence, AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use crate::task::raw::WATCHDOG_REPORTED;
+use crate::task::Header;
+
+/// The default threshold: Go's sysmon preempts after 10 ms.
+pub(crate) const DEFAULT_THRESHOLD: Duration = Duration::from_millis(10);
+
+/// A poll that blocked its worker, as passed to
+/// [`Builder::on_blocking_poll`](crate::Builder::on_blocking_poll).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BlockingPoll {
+    /// Where the task was spawned.
+    pub location: &'static Location<'static>,
+    /// The worker (P) it blocks.
+    pub worker: usize,
+    /// How long the poll had run when it was noticed (a lower bound: it may still be
+    /// running).
+    pub elapsed: Duration,
+}
+
+impl fmt::Display for BlockingPoll {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "gorun: task spawned at {} blocked its worker ({}) for {} ms in one poll \
+             (still running); move blocking work to spawn_blocking",
+            self.location,
+            self.worker,
+            self.elapsed.as_millis()
+        )
+    }
+}
+
+/// The callback of `Builder::on_blocking_poll`.
+#[derive(Clone)]
+pub(crate) struct Hook(pub(crate) Arc<dyn Fn(&BlockingPoll) + Send + Sync>);
+
+impl fmt::Debug for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Hook(..)")
+    }
+}
+
+/// One worker's poll announcements.
+pub(crate) struct Watch {
+    /// Odd while a poll runs; written by the worker only.
+    gen: AtomicU64,
+    /// The spawn location of the task being polled.
+    location: AtomicPtr<Location<'static>>,
+    /// The task being polled was reported before.
+    already: AtomicBool,
+    /// The last generation the monitor reported; the poller marks that task.
+    reported: AtomicU64,
+}
+
+pub(crate) struct Watchdog {
+    slots: Box<[CachePadded<Watch>]>,
+    /// `None`: disabled (no monitor thread, no announcements).
+    threshold: Option<Duration>,
+    hook: Option<Hook>,
+    /// Polls reported (a metric).
+    pub(crate) count: AtomicUsize,
+    sleeping: AtomicBool,
+    lock: Mutex<()>,
+    cvar: Condvar,
+}
+
+thread_local! {
+    /// This worker's `Watch`, when the watchdog is on; null elsewhere.
+    static SLOT: Cell<*const Watch> = const { Cell::new(ptr::null()) };
+    /// The last generation this worker published in its `Watch` (it is the only
+    /// writer, so it keeps its own copy rather than loading the shared one).
+    static GEN: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A poll in progress, from [`poll_started`].
+pub(crate) struct Started(*const Watch, u64);
+
+/// Announces a poll of `task` on this worker. Cheap when the watchdog is off (one
+/// thread-local load).
+#[inline]
+pub(crate) fn poll_started(task: &Header) -> Option<Started> {
+    let p = SLOT.try_with(|s| s.get()).unwrap_or(ptr::null());
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null slot is set by `enter` for as long as the worker (which holds
+    // the `Arc<Shared>` owning the slot) runs on this thread.
+    let w = unsafe { &*p };
+    let already = task.flags.load(std::sync::atomic::Ordering::Relaxed) & WATCHDOG_REPORTED != 0;
+    let gen = GEN.with(|g| g.get()) + 1;
+    w.begin(gen, task.location, already);
+    Some(Started(p, gen))
+}
+
+/// Ends the poll announced by [`poll_started`]; marks `task` if it was reported.
+#[inline]
+pub(crate) fn poll_ended(started: Option<Started>, task: &Header) {
+    let Some(Started(p, gen)) = started else {
+        return;
+    };
+    // SAFETY: as in `poll_started`; we are on the same thread, in the same run.
+    let w = unsafe { &*p };
+    GEN.with(|g| g.set(gen + 1));
+    if w.end(gen) {
+        task.flags
+            .fetch_or(WATCHDOG_REPORTED, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Watch {
+    fn new() -> Watch {
+        Watch {
+            gen: AtomicU64::new(0),
+            location: AtomicPtr::new(ptr::null_mut()),
+            already: AtomicBool::new(false),
+            reported: AtomicU64::new(0),
+        }
+    }
+
+    /// The worker starts a poll of a task spawned at `location`, as generation `gen`
+    /// (odd: one more than the last one it published).
+    #[inline]
+    fn begin(&self, gen: u64, location: &'static Location<'static>, already: bool) {
+        debug_assert_eq!(gen % 2, 1);
+        // Orders the stores below after the previous `gen` store (the seqlock's
+        // writer side; a compiler barrier on x86).
+        fence(Ordering::Release);
+        self.location
+            .store(location as *const _ as *mut _, Ordering::Relaxed);
+        self.already.store(already, Ordering::Relaxed);
+        self.gen.store(gen, Ordering::Release);
+    }
+
+    /// The poll of generation `gen` returned; `true` if the monitor reported it.
+    #[inline]
+    fn end(&self, gen: u64) -> bool {
+        self.gen.store(gen + 1, Ordering::Release);
+        self.reported.load(Ordering::Relaxed) == gen
+    }
+
+    /// The poll running now, if any: its generation, location, and whether its task
+    /// was reported before. Never pairs one poll's generation with another's fields.
+    fn sample(&self) -> Option<(u64, &'static Location<'static>, bool)> {
+        let gen = self.gen.load(Ordering::Acquire);
+        if gen % 2 == 0 {
+            return None;
+        }
+        let loc = self.location.load(Ordering::Relaxed);
+        let already = self.already.load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        if self.gen.load(Ordering::Relaxed) != gen {
+            return None;
+        }
+        // SAFETY: the worker stores only `&'static Location`s before an odd `gen`.
+        Some((gen, unsafe { &*loc }, already))
+    }
+}
+
+/// Installs worker `index`'s slot on this thread until the guard drops.
+pub(crate) fn enter(shared: &Shared, index: usize) -> EnterGuard {
+    if shared.watchdog.threshold.is_some() {
+        let w: &Watch = &shared.watchdog.slots[index];
+        // A worker thread runs one worker, once: the slot is fresh.
+        GEN.with(|g| g.set(0));
+        SLOT.with(|s| s.set(w));
+    }
+    EnterGuard
+}
+
+pub(crate) struct EnterGuard;
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let _ = SLOT.try_with(|s| s.set(ptr::null()));
+    }
+}
+
+impl Watchdog {
+    pub(crate) fn new(procs: usize, threshold: Option<Duration>, hook: Option<Hook>) -> Self {
+        Watchdog {
+            slots: (0..procs).map(|_| CachePadded::new(Watch::new())).collect(),
+            threshold: threshold.filter(|t| !t.is_zero()),
+            hook,
+            count: AtomicUsize::new(0),
+            sleeping: AtomicBool::new(false),
+            lock: Mutex::new(()),
+            cvar: Condvar::new(),
+        }
+    }
+
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.threshold.is_some()
+    }
+
+    /// Wakes the monitor if it sleeps: a worker left its park, or shutdown began.
+    pub(crate) fn kick(&self) {
+        if self.sleeping.load(Ordering::SeqCst) {
+            let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+            self.sleeping.store(false, Ordering::SeqCst);
+            self.cvar.notify_all();
+        }
+    }
+
+    fn any_polling(&self) -> bool {
+        self.slots
+            .iter()
+            .any(|w| w.gen.load(Ordering::Acquire) % 2 == 1)
+    }
+
+    fn report(&self, r: &BlockingPoll) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        match &self.hook {
+            Some(hook) => {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (hook.0)(r)));
+            }
+            None => eprintln!("{r}"),
+        }
+    }
+}
+
+/// The monitor thread's body (started by `scheduler::start` when enabled).
+pub(crate) fn monitor(shared: Arc<Shared>) {
+    let dog = &shared.watchdog;
+    let Some(threshold) = dog.threshold else {
+        return;
+    };
+    let interval = (threshold / 4).clamp(Duration::from_millis(1), Duration::from_millis(50));
+    // Per worker: the odd generation last seen, when it was first seen, and whether
+    // that poll was dealt with.
+    let mut seen: Vec<(u64, Instant, bool)> = vec![(0, Instant::now(), true); dog.slots.len()];
+    loop {
+        if shared.is_shutdown() {
+            return;
+        }
+        let mut g = dog.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if shared.idle.all_parked() && !dog.any_polling() {
+            // Idle: sleep until a worker unparks (see the protocol in the header).
+            dog.sleeping.store(true, Ordering::SeqCst);
+            while dog.sleeping.load(Ordering::SeqCst)
+                && shared.idle.all_parked()
+                && !shared.is_shutdown()
+            {
+                g = dog.cvar.wait(g).unwrap_or_else(|e| e.into_inner());
+            }
+            dog.sleeping.store(false, Ordering::SeqCst);
+            continue;
+        }
+        drop(dog.cvar.wait_timeout(g, interval));
+        let now = Instant::now();
+        for (worker, s) in seen.iter_mut().enumerate() {
+            let Some((gen, location, already)) = dog.slots[worker].sample() else {
+                continue;
+            };
+            if s.0 != gen {
+                *s = (gen, now, already);
+                continue;
+            }
+            let elapsed = now.duration_since(s.1);
+            if !s.2 && elapsed >= threshold {
+                s.2 = true;
+                dog.slots[worker].reported.store(gen, Ordering::Relaxed);
+                dog.report(&BlockingPoll {
+                    location,
+                    worker,
+                    elapsed,
+                });
+            }
+        }
+    }
+}
+
+/// Loom model of the seqlock: a sample never pairs one poll's generation with another
+/// poll's location or flag. Run with
+/// `RUSTFLAGS="--cfg loom" cargo test -p gorun-executor --release --lib loom`.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use loom::sync::Arc;
+
+    #[test]
+    fn sample_matches_its_generation() {
+        loom::model(|| {
+            let a: &'static Location<'static> = Location::caller();
+            let b: &'static Location<'static> = Location::caller();
+            let w = Arc::new(Watch::new());
+            let w2 = w.clone();
+            let worker = loom::thread::spawn(move || {
+                w2.begin(1, a, false);
+                w2.end(1);
+                w2.begin(3, b, true);
+                w2.end(3);
+            });
+            if let Some((gen, loc, already)) = w.sample() {
+                match gen {
+                    1 => assert!(std::ptr::eq(loc, a) && !already),
+                    3 => assert!(std::ptr::eq(loc, b) && already),
+                    g => panic!("generation {g} is not a poll"),
+                }
+            }
+            worker.join().unwrap();
+        });
+    }
+}
