@@ -40,42 +40,9 @@ macro_rules! hyper_read {
     )*};
 }
 
-macro_rules! hyper_write {
-    ($($t:ty => vectored: $vectored:expr),* $(,)?) => {$(
-        impl hyper::rt::Write for $t {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                futures_io::AsyncWrite::poll_write(self, cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[io::IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                futures_io::AsyncWrite::poll_write_vectored(self, cx, bufs)
-            }
-
-            fn is_write_vectored(&self) -> bool {
-                $vectored
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                futures_io::AsyncWrite::poll_flush(self, cx)
-            }
-
-            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                futures_io::AsyncWrite::poll_close(self, cx)
-            }
-        }
-    )*};
-}
-
 hyper_read!(TcpStream, OwnedReadHalf, UnixStream);
-hyper_write!(
+forward_write!(
+    hyper::rt::Write:
     TcpStream => vectored: true,
     OwnedWriteHalf => vectored: true,
     UnixStream => vectored: false,

@@ -36,6 +36,44 @@
 //! .unwrap();
 //! ```
 
+/// Implements a tokio-shaped write trait (`tokio::io::AsyncWrite`,
+/// `hyper::rt::Write`: the same five methods) by forwarding to the stream's
+/// `futures-io` impl: `poll_shutdown` is `poll_close`, `poll_flush` a no-op there.
+#[cfg(any(feature = "hyper", feature = "tokio-io"))]
+macro_rules! forward_write {
+    ($tr:path: $($t:ty => vectored: $vectored:expr),* $(,)?) => {$(
+        impl $tr for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                futures_io::AsyncWrite::poll_write(self, cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                futures_io::AsyncWrite::poll_write_vectored(self, cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                $vectored
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                futures_io::AsyncWrite::poll_flush(self, cx)
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                futures_io::AsyncWrite::poll_close(self, cx)
+            }
+        }
+    )*};
+}
+
 #[cfg(feature = "hyper")]
 mod hyper_io;
 #[cfg(any(feature = "hyper", feature = "tokio-io"))]

@@ -41,42 +41,9 @@ macro_rules! tokio_read {
     )*};
 }
 
-macro_rules! tokio_write {
-    ($($t:ty => vectored: $vectored:expr),* $(,)?) => {$(
-        impl tokio::io::AsyncWrite for $t {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                futures_io::AsyncWrite::poll_write(self, cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[io::IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                futures_io::AsyncWrite::poll_write_vectored(self, cx, bufs)
-            }
-
-            fn is_write_vectored(&self) -> bool {
-                $vectored
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                futures_io::AsyncWrite::poll_flush(self, cx)
-            }
-
-            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                futures_io::AsyncWrite::poll_close(self, cx)
-            }
-        }
-    )*};
-}
-
 tokio_read!(TcpStream, OwnedReadHalf, UnixStream);
-tokio_write!(
+forward_write!(
+    tokio::io::AsyncWrite:
     TcpStream => vectored: true,
     OwnedWriteHalf => vectored: true,
     UnixStream => vectored: false,
