@@ -1,5 +1,5 @@
-//! TCP on the reactor: echo under load, half-close, tiny writes, timeouts on reads,
-//! abrupt disconnects. Loopback only; every loop is bounded.
+//! TCP on the reactor: echo under load, half-close, tiny writes, short reads and
+//! writes, timeouts on reads, abrupt disconnects. Loopback only; every loop is bounded.
 
 use std::net::{Shutdown, SocketAddr};
 use std::time::Duration;
@@ -121,6 +121,69 @@ fn many_tiny_writes() {
         let all = reader.await.unwrap();
         assert_eq!(all.len(), N);
         assert!(all.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
+    });
+}
+
+/// A read shorter than its buffer, or a write shorter than its data, clears the
+/// readiness without a `WouldBlock` (`poll_stream_io`). Data or room that comes
+/// later must still wake the task: here every short read is followed by more data
+/// after a pause (the reader is parked by then), and a writer pushes 8 MiB into a
+/// reader that drains it in bursts with pauses (so writes go short). A lost wake
+/// would hang; the timeouts turn that into a failure.
+#[test]
+fn short_reads_and_writes_still_wake_for_what_comes_later() {
+    const CHUNKS: usize = 50;
+    const BULK: usize = 8 << 20;
+    rt().block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (ack_tx, ack_rx) = gorun::chan::<usize>(0);
+        let server = gorun::go(async move {
+            let (s, _) = listener.accept().await.unwrap();
+            let (mut r, mut w) = s.into_split();
+            // Phase 1: short reads into a big buffer, one chunk at a time.
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut got = 0;
+            while got < CHUNKS * 100 {
+                let n = r.read(&mut buf).await.unwrap();
+                assert!(n > 0 && n < buf.len(), "a short read, not EOF: {n}");
+                got += n;
+                ack_tx.send(got).await.unwrap();
+            }
+            // Phase 2: write 8 MiB in one write_all; the client reads in bursts.
+            let data: Vec<u8> = (0..BULK).map(|i| (i % 253) as u8).collect();
+            w.write_all(&data).await.unwrap();
+            w.close().await.unwrap();
+            got
+        });
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        for i in 0..CHUNKS {
+            c.write_all(&[i as u8; 100]).await.unwrap();
+            // Wait until the server has read it (and parked again) before the next.
+            let seen = gorun::time::timeout(Duration::from_secs(10), ack_rx.recv())
+                .await
+                .expect("the reader must wake for data after a short read");
+            assert_eq!(seen, Some((i + 1) * 100));
+            gorun::time::sleep(Duration::from_millis(1)).await;
+        }
+        let mut all = Vec::with_capacity(BULK);
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = gorun::time::timeout(Duration::from_secs(10), c.read(&mut buf))
+                .await
+                .expect("the writer must wake when the reader makes room")
+                .unwrap();
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+            if all.len() % (1 << 20) < n {
+                gorun::time::sleep(Duration::from_millis(2)).await; // a burst ends
+            }
+        }
+        assert_eq!(all.len(), BULK);
+        assert!(all.iter().enumerate().all(|(i, &b)| b == (i % 253) as u8));
+        assert_eq!(server.await.unwrap(), CHUNKS * 100);
     });
 }
 

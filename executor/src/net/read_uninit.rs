@@ -31,7 +31,8 @@ fn poll<E: mio::event::Source + AsRawFd>(
     cx: &mut Context<'_>,
     buf: &mut [MaybeUninit<u8>],
 ) -> Poll<io::Result<usize>> {
-    io.poll_io(cx, Direction::Read, |s| read(s, &mut *buf))
+    let len = buf.len();
+    io.poll_stream_io(cx, Direction::Read, len, |s| read(s, &mut *buf))
 }
 
 /// A stream that reads into uninitialized memory; `Ready(Ok(n))` means the first

@@ -193,8 +193,9 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        let len = buf.len();
         self.io
-            .poll_io(cx, Direction::Read, |mut s| s.read(&mut *buf))
+            .poll_stream_io(cx, Direction::Read, len, |mut s| s.read(&mut *buf))
     }
 
     pub(super) fn poll_write_priv(
@@ -202,7 +203,8 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Write, |mut s| s.write(buf))
+        self.io
+            .poll_stream_io(cx, Direction::Write, buf.len(), |mut s| s.write(buf))
     }
 
     pub(super) fn poll_write_vectored_priv(
@@ -210,8 +212,9 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        let len = bufs.iter().map(|b| b.len()).sum();
         self.io
-            .poll_io(cx, Direction::Write, |mut s| s.write_vectored(bufs))
+            .poll_stream_io(cx, Direction::Write, len, |mut s| s.write_vectored(bufs))
     }
 
     pub(super) fn shutdown_write(&self) -> io::Result<()> {

@@ -134,8 +134,9 @@ impl AsyncRead for UnixStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        let len = buf.len();
         self.io
-            .poll_io(cx, Direction::Read, |mut s| s.read(&mut *buf))
+            .poll_stream_io(cx, Direction::Read, len, |mut s| s.read(&mut *buf))
     }
 }
 
@@ -145,7 +146,8 @@ impl AsyncWrite for UnixStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Write, |mut s| s.write(buf))
+        self.io
+            .poll_stream_io(cx, Direction::Write, buf.len(), |mut s| s.write(buf))
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
