@@ -162,26 +162,40 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// The Go program: start 1,000,000 goroutines that each sleep 1 s, then wait for all.
+async fn gorun_sleep_1m() {
+    let hs: Vec<_> = (0..N_SLEEP_1S)
+        .map(|_| gorun::go(async { gorun_timer::sleep(Duration::from_secs(1)).await }))
+        .collect();
+    for h in hs {
+        h.await.unwrap();
+    }
+}
+
+/// The same for tokio.
+async fn tokio_sleep_1m() {
+    let hs: Vec<_> = (0..N_SLEEP_1S)
+        .map(|_| tokio::spawn(async { tokio::time::sleep(Duration::from_secs(1)).await }))
+        .collect();
+    for h in hs {
+        h.await.unwrap();
+    }
+}
+
 /// The child side of `sleep_1m_1s`: run one runtime's workload and print the result.
+///
+/// `*/main` runs the workload as a task (what `#[gorun::main]` does, and what Go's
+/// main goroutine is); `*/block_on` drives it from the calling thread.
 fn child(which: &str) {
     let start = Instant::now();
     match which {
-        "gorun" => gorun_rt().block_on(async {
-            let hs: Vec<_> = (0..N_SLEEP_1S)
-                .map(|_| gorun::go(async { gorun_timer::sleep(Duration::from_secs(1)).await }))
-                .collect();
-            for h in hs {
-                h.await.unwrap();
-            }
-        }),
-        "tokio" => tokio_rt().block_on(async {
-            let hs: Vec<_> = (0..N_SLEEP_1S)
-                .map(|_| tokio::spawn(async { tokio::time::sleep(Duration::from_secs(1)).await }))
-                .collect();
-            for h in hs {
-                h.await.unwrap();
-            }
-        }),
+        "gorun/main" => gorun_rt().run(gorun_sleep_1m()),
+        "gorun/block_on" => gorun_rt().block_on(gorun_sleep_1m()),
+        "tokio/main" => {
+            let rt = tokio_rt();
+            rt.block_on(async { tokio::spawn(tokio_sleep_1m()).await.unwrap() })
+        }
+        "tokio/block_on" => tokio_rt().block_on(tokio_sleep_1m()),
         other => panic!("unknown child {other}"),
     }
     println!(
@@ -192,7 +206,12 @@ fn child(which: &str) {
 }
 
 fn sleep_1m_1s() {
-    for which in ["gorun", "tokio"] {
+    for which in [
+        "gorun/main",
+        "tokio/main",
+        "gorun/block_on",
+        "tokio/block_on",
+    ] {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
             .env("GORUN_TIMER_BENCH_CHILD", which)
             .output()
