@@ -316,18 +316,24 @@ async fn seeing_goroutines() {
     let stuck = gorun::go(async move {
         let _ = rx.recv().await;
     });
-    gorun::yield_now().await;
-    let dump = gorun::Handle::current().dump();
-    let mine = dump
-        .tasks
-        .iter()
-        .find(|t| t.location.file().ends_with("tour.rs") && t.state != gorun::TaskState::Running)
-        .expect("the stuck goroutine is in the dump");
+    // Until the goroutine has run and parked on its receive (bounded: 1 s).
+    let mut mine = None;
+    for _ in 0..1000 {
+        let dump = gorun::Handle::current().dump();
+        mine = dump.tasks.into_iter().find(|t| {
+            t.location.file().ends_with("tour.rs") && t.wait == Some(gorun::WaitReason::ChanRecv)
+        });
+        if mine.is_some() {
+            break;
+        }
+        gorun::time::sleep(Duration::from_millis(1)).await;
+    }
+    let mine = mine.expect("the stuck goroutine is in the dump, waiting on its receive");
     println!(
-        "a task dump shows {} live task(s); one of them:\n  task {:#x} [{:?}] spawned at {}",
-        dump.tasks.len(),
+        "a task dump lists every live goroutine; the stuck one:\n  task {:#x} [{:?}, {}] spawned at {}",
         mine.id,
         mine.state,
+        mine.wait.expect("found by its wait reason"),
         mine.location
     );
     drop(tx);
