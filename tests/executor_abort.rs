@@ -37,8 +37,11 @@ fn abort_before_first_poll() {
     let rt = Runtime::builder().procs(1).build().unwrap();
     let ran = Arc::new(AtomicBool::new(false));
     let r = ran.clone();
-    rt.block_on(async move {
-        // On a single worker, the spawned task cannot run before we yield.
+    // `run`, not `block_on`: the body must be a task on the only worker, so the
+    // spawned task cannot run before the body yields. (Under `block_on` the body
+    // runs on this thread, and the worker could run the task at once: this test
+    // failed that way once in CI.)
+    rt.run(async move {
         let h = gorun::go(async move { r.store(true, Ordering::SeqCst) });
         h.abort();
         assert!(h.await.unwrap_err().is_cancelled());
