@@ -9,7 +9,8 @@
 //! 5. as a searcher (at most half the workers at once), half of a random victim's
 //!    queue, then the injector;
 //! 6. park: on the driver with the next timer's timeout if it is free, else on the
-//!    worker's condvar.
+//!    worker's condvar. What the driver turn wakes lands in the local queue; the
+//!    worker leaves its park to run it and wakes one other worker if there is more.
 
 use std::cell::Cell;
 use std::ptr;
@@ -56,7 +57,8 @@ fn with_worker<R>(f: impl FnOnce(Option<&WorkerCtx>) -> R) -> R {
 }
 
 /// Queues a woken, spawned or yielding task: locally when called on one of this
-/// runtime's (unparked) workers, else through the injector.
+/// runtime's workers (while it is parked: its driver turn's wakes, see `parked`), else
+/// through the injector.
 pub(crate) fn schedule(shared: &Arc<Shared>, task: Notified, is_yield: bool) {
     with_worker(|w| match w {
         Some(w) if Arc::ptr_eq(&w.shared, shared) => {
