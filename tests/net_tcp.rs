@@ -187,6 +187,47 @@ fn short_reads_and_writes_still_wake_for_what_comes_later() {
     });
 }
 
+/// More buffers than writev(2) takes in one call (IOV_MAX, 1024 on Linux): each
+/// call writes only the first 1024, which looks like a short write but leaves room
+/// in the socket. Treating it as "buffer full" would clear the readiness and wait
+/// for an event that never comes.
+#[test]
+fn vectored_writes_of_more_than_iov_max_buffers_do_not_stall() {
+    const BUFS: usize = 3000;
+    rt().block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let reader = gorun::go(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut all = Vec::new();
+            s.read_to_end(&mut all).await.unwrap();
+            all
+        });
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        let chunks: Vec<[u8; 10]> = (0..BUFS).map(|i| [(i % 251) as u8; 10]).collect();
+        let mut next = 0;
+        while next < BUFS {
+            let slices: Vec<std::io::IoSlice<'_>> = chunks[next..]
+                .iter()
+                .map(|c| std::io::IoSlice::new(c))
+                .collect();
+            let n = gorun::time::timeout(Duration::from_secs(10), c.write_vectored(&slices))
+                .await
+                .expect("a vectored write must not stall with room in the socket")
+                .unwrap();
+            assert!(n > 0 && n % 10 == 0, "whole chunks on loopback: {n}");
+            next += n / 10;
+        }
+        c.close().await.unwrap();
+        let all = reader.await.unwrap();
+        assert_eq!(all.len(), BUFS * 10);
+        assert!(all
+            .chunks(10)
+            .enumerate()
+            .all(|(i, c)| c == [(i % 251) as u8; 10]));
+    });
+}
+
 #[test]
 fn timed_out_read_leaves_socket_usable() {
     rt().block_on(async {

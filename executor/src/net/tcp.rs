@@ -212,9 +212,12 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
+        // Not `poll_stream_io`: writev(2) takes at most IOV_MAX buffers (std passes
+        // only that many), so a complete write of those would look short, clear the
+        // readiness with room left in the socket buffer, and wait for an event that
+        // never comes. tokio keeps its vectored write on the plain path too.
         self.io
-            .poll_stream_io(cx, Direction::Write, len, |mut s| s.write_vectored(bufs))
+            .poll_io(cx, Direction::Write, |mut s| s.write_vectored(bufs))
     }
 
     pub(super) fn shutdown_write(&self) -> io::Result<()> {
