@@ -358,6 +358,26 @@ fn watchdog_reports_a_blocking_poll_once_per_task_while_it_runs() {
     h.abort();
 }
 
+/// A poll that computes (no syscall, all CPU) is reported like one that sleeps: the
+/// watchdog discounts only time the worker was runnable but off the CPU.
+#[test]
+fn watchdog_reports_a_poll_that_spins_on_the_cpu() {
+    let (rt, reports) = watched(Some(Duration::from_millis(20)));
+    let line = line!() + 1;
+    let h = rt.spawn(async {
+        let start = std::time::Instant::now();
+        let mut x = 0u64;
+        while start.elapsed() < Duration::from_millis(200) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        x
+    });
+    let r = wait_for_reports(&reports, 1);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].location.line(), line);
+    rt.block_on(h).unwrap();
+}
+
 #[test]
 fn watchdog_ignores_short_polls_and_can_be_disabled() {
     let (rt, reports) = watched(Some(Duration::from_millis(50)));

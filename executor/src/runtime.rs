@@ -166,11 +166,13 @@ impl Builder {
     /// `threshold / 4` and sleeps while every worker does. Measured on the reference
     /// machine: no difference above noise (±1 %) on a poll-bound benchmark.
     ///
-    /// The threshold is wall time, as in Go's sysmon. On a machine with more
-    /// runnable threads than cores, the kernel can deschedule a worker in the middle
-    /// of a short poll, and that poll is then reported too (seen with `wrk` and a
-    /// server sharing two cores). Raise the threshold, or filter in
-    /// `on_blocking_poll`, where that is the normal state of the machine.
+    /// The threshold counts the time the poll holds its worker: running on the CPU
+    /// or asleep in a blocking call. On Linux, time the worker spent runnable but
+    /// off the CPU (the kernel running other threads, as on a machine with more
+    /// runnable threads than cores) is not counted, so a short poll that happens to
+    /// be preempted is not reported; the monitor reads the worker's CPU clock, and
+    /// its state in `/proc` when that clock stood still. Elsewhere the threshold is
+    /// wall time, as in Go's sysmon.
     pub fn watchdog(mut self, threshold: Option<Duration>) -> Self {
         self.watchdog = threshold;
         self

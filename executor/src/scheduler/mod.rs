@@ -16,6 +16,7 @@
 
 mod idle;
 mod park;
+mod thread_cpu;
 pub(crate) mod watchdog;
 mod worker;
 
