@@ -101,19 +101,24 @@ fn close_on_write_half_sends_eof() {
     });
 }
 
+/// A client connected to a server task that reads until EOF and returns all it got.
+async fn connect_to_collector() -> (TcpStream, gorun::JoinHandle<Vec<u8>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let reader = gorun::go(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).await.unwrap();
+        all
+    });
+    (TcpStream::connect(addr).await.unwrap(), reader)
+}
+
 #[test]
 fn many_tiny_writes() {
     const N: usize = 20_000;
     rt().block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let reader = gorun::go(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
-            let mut all = Vec::new();
-            s.read_to_end(&mut all).await.unwrap();
-            all
-        });
-        let mut c = TcpStream::connect(addr).await.unwrap();
+        let (mut c, reader) = connect_to_collector().await;
         for i in 0..N {
             c.write_all(&[(i % 251) as u8]).await.unwrap();
         }
@@ -195,15 +200,7 @@ fn short_reads_and_writes_still_wake_for_what_comes_later() {
 fn vectored_writes_of_more_than_iov_max_buffers_do_not_stall() {
     const BUFS: usize = 3000;
     rt().block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let reader = gorun::go(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
-            let mut all = Vec::new();
-            s.read_to_end(&mut all).await.unwrap();
-            all
-        });
-        let mut c = TcpStream::connect(addr).await.unwrap();
+        let (mut c, reader) = connect_to_collector().await;
         let chunks: Vec<[u8; 10]> = (0..BUFS).map(|i| [(i % 251) as u8; 10]).collect();
         let mut next = 0;
         while next < BUFS {
