@@ -167,33 +167,29 @@ impl Iterator for NarrowOrder {
     }
 }
 
-/// A random permutation of `0..n` for any `n`, generated lazily (Fisher–Yates), or
-/// `0..n` in order when biased; no allocation for up to 64 cases.
+/// A random permutation of `0..n` for any `n`, generated lazily (Fisher–Yates); no
+/// allocation for up to 64 cases.
 struct Order {
     small: [u8; 64],
     large: Vec<usize>,
     n: usize,
     i: usize,
-    biased: bool,
 }
 
 impl Order {
-    fn new(n: usize, biased: bool) -> Self {
+    fn new(n: usize) -> Self {
         let mut o = Order {
             small: [0; 64],
             large: Vec::new(),
             n,
             i: 0,
-            biased,
         };
-        if !biased {
-            if n <= 64 {
-                for (k, s) in o.small.iter_mut().enumerate().take(n) {
-                    *s = k as u8;
-                }
-            } else {
-                o.large = (0..n).collect();
+        if n <= 64 {
+            for (k, s) in o.small.iter_mut().enumerate().take(n) {
+                *s = k as u8;
             }
+        } else {
+            o.large = (0..n).collect();
         }
         o
     }
@@ -208,9 +204,6 @@ impl Iterator for Order {
             return None;
         }
         self.i += 1;
-        if self.biased {
-            return Some(i);
-        }
         let j = i + rand_below(self.n - i);
         if self.n <= 64 {
             self.small.swap(i, j);
@@ -307,12 +300,13 @@ impl SelectState {
             }
         }
         // loom models must be deterministic: no randomness there.
-        let biased = self.biased || cfg!(loom);
         let n = cases.len();
-        if !biased && n <= NARROW {
+        if self.biased || cfg!(loom) {
+            self.try_then_park(cases, cx, || 0..n)
+        } else if n <= NARROW {
             self.try_then_park(cases, cx, || NarrowOrder::new(n))
         } else {
-            self.try_then_park(cases, cx, || Order::new(n, biased))
+            self.try_then_park(cases, cx, || Order::new(n))
         }
     }
 
