@@ -21,10 +21,11 @@
 //!   by under half of it and the thread is runnable, only the CPU time counts
 //!   (`thread_cpu.rs`; a blocking call inside the poll still counts in full). Past the
 //!   threshold the monitor reports it (unless `already`) and stores the generation in
-//!   `reported`. Measured under `wrk -t4 -c1000` against a hyper server on two
-//!   cores: 10 and 12 reports of preempted polls in 20 s before, none after. The poller, back from the poll, sees `reported == gen`
-//!   and marks the task (`WATCHDOG_REPORTED` in its header), which it alone may touch.
-//!   The monitor never dereferences a task.
+//!   `reported`. (Measured under `wrk -t4 -c1000` against a hyper server on two
+//!   cores: 10 and 12 reports of preempted polls in 20 s before, none after.)
+//! - The poller, back from the poll, sees `reported == gen` and marks the task
+//!   (`WATCHDOG_REPORTED` in its header), which it alone may touch. The monitor never
+//!   dereferences a task.
 //! - Readers check `gen` before and after reading `location`/`already` (with an
 //!   acquire fence between), and the writer fences before rewriting them, so a sample
 //!   never pairs one poll's generation with another's location.
@@ -305,6 +306,9 @@ pub(crate) fn monitor(shared: Arc<Shared>) {
             let Some((gen, location, already)) = slot.sample() else {
                 continue;
             };
+            if s.gen == gen && s.done {
+                continue; // reported already: no need to read its clock again
+            }
             let thread = slot.thread.get().copied();
             let cpu = thread.and_then(ThreadCpu::cpu_time);
             if s.gen != gen {
