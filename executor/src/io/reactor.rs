@@ -43,8 +43,50 @@ struct Slab {
     free: Vec<usize>,
 }
 
+impl Slab {
+    /// The registration `token` names, unless its slot was freed (and perhaps
+    /// reused) since the token was handed out.
+    fn lookup(&self, token: Token) -> Option<&Arc<ScheduledIo>> {
+        let (index, generation) = (token.0 & INDEX_MASK, token.0 >> INDEX_BITS);
+        let slot = self.slots.get(index)?;
+        if slot.generation & (usize::MAX >> INDEX_BITS) != generation {
+            return None;
+        }
+        slot.io.as_ref()
+    }
+}
+
+/// What only the driver holder touches: the poll, its event buffer, and the
+/// registrations an event batch readies (kept to reuse its allocation).
+struct Turn {
+    poll: Poll,
+    events: Events,
+    batch: Vec<(Arc<ScheduledIo>, usize)>,
+}
+
+/// The readiness bits of a mio event.
+fn readiness(ev: &mio::event::Event) -> usize {
+    let mut ready = 0;
+    if ev.is_readable() {
+        ready |= scheduled_io::READABLE;
+    }
+    if ev.is_writable() {
+        ready |= scheduled_io::WRITABLE;
+    }
+    if ev.is_read_closed() {
+        ready |= scheduled_io::READ_CLOSED;
+    }
+    if ev.is_write_closed() {
+        ready |= scheduled_io::WRITE_CLOSED;
+    }
+    if ev.is_error() {
+        ready |= scheduled_io::ERROR;
+    }
+    ready
+}
+
 pub(crate) struct Reactor {
-    poll: Mutex<(Poll, Events)>,
+    poll: Mutex<Turn>,
     registry: Registry,
     waker: mio::Waker,
     slab: Mutex<Slab>,
@@ -62,7 +104,11 @@ impl Reactor {
         let registry = poll.registry().try_clone()?;
         let waker = mio::Waker::new(poll.registry(), WAKE_TOKEN)?;
         Ok(Reactor {
-            poll: Mutex::new((poll, Events::with_capacity(EVENTS_CAPACITY))),
+            poll: Mutex::new(Turn {
+                poll,
+                events: Events::with_capacity(EVENTS_CAPACITY),
+                batch: Vec::with_capacity(EVENTS_CAPACITY),
+            }),
             registry,
             waker,
             slab: Mutex::new(Slab::default()),
@@ -91,7 +137,11 @@ impl Reactor {
     /// and dispatches them. Returns how many registrations got readiness.
     pub(crate) fn turn(&self, timeout: Option<Duration>) -> usize {
         let mut guard = self.poll.lock().unwrap_or_else(|e| e.into_inner());
-        let (poll, events) = &mut *guard;
+        let Turn {
+            poll,
+            events,
+            batch,
+        } = &mut *guard;
         if let Err(e) = poll.poll(events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
                 // Nothing sensible to do but report nothing; the next turn retries.
@@ -99,47 +149,30 @@ impl Reactor {
             }
         }
         let mut n = 0;
-        for ev in events.iter() {
-            if ev.token() == WAKE_TOKEN {
-                continue;
+        let mut signal = false;
+        {
+            // One slab lock for the whole batch; the wakes run after it is released.
+            let slab = self.slab();
+            for ev in events.iter() {
+                match ev.token() {
+                    WAKE_TOKEN => {}
+                    SIGNAL_TOKEN => signal = true,
+                    token => {
+                        if let Some(io) = slab.lookup(token) {
+                            batch.push((io.clone(), readiness(ev)));
+                        }
+                    }
+                }
             }
-            if ev.token() == SIGNAL_TOKEN {
-                n += crate::signal::dispatch();
-                continue;
-            }
-            let Some(io) = self.lookup(ev.token()) else {
-                continue;
-            };
-            let mut ready = 0;
-            if ev.is_readable() {
-                ready |= scheduled_io::READABLE;
-            }
-            if ev.is_writable() {
-                ready |= scheduled_io::WRITABLE;
-            }
-            if ev.is_read_closed() {
-                ready |= scheduled_io::READ_CLOSED;
-            }
-            if ev.is_write_closed() {
-                ready |= scheduled_io::WRITE_CLOSED;
-            }
-            if ev.is_error() {
-                ready |= scheduled_io::ERROR;
-            }
+        }
+        if signal {
+            n += crate::signal::dispatch();
+        }
+        for (io, ready) in batch.drain(..) {
             io.set_readiness(ready);
             n += 1;
         }
         n
-    }
-
-    fn lookup(&self, token: Token) -> Option<Arc<ScheduledIo>> {
-        let (index, generation) = (token.0 & INDEX_MASK, token.0 >> INDEX_BITS);
-        let slab = self.slab();
-        let slot = slab.slots.get(index)?;
-        if slot.generation != generation {
-            return None;
-        }
-        slot.io.clone()
     }
 
     /// Registers `source` for `interest`; the token and readiness cell to use.

@@ -80,9 +80,32 @@ impl ReadyEvent {
 
 pub(crate) struct ScheduledIo {
     state: AtomicUsize,
-    /// Wakers per direction. More than one only when several tasks share a socket
-    /// (a `UdpSocket` behind an `Arc`); all are woken on readiness.
-    waiters: Mutex<[Vec<Waker>; 2]>,
+    /// Wakers per direction.
+    waiters: Mutex<[Waiters; 2]>,
+}
+
+/// The tasks waiting in one direction. Almost always one (the socket's reader, or
+/// its writer), kept inline so an event wakes it without allocating; more only when
+/// several tasks share a socket (a `UdpSocket` behind an `Arc`), and all are woken.
+#[derive(Default)]
+struct Waiters {
+    first: Option<Waker>,
+    rest: Vec<Waker>,
+}
+
+impl Waiters {
+    /// Adds `waker` unless it (or one that wakes the same task) is already here.
+    fn register(&mut self, waker: &Waker) {
+        match &mut self.first {
+            Some(w) if w.will_wake(waker) => {}
+            None => self.first = Some(waker.clone()),
+            Some(_) => {
+                if !self.rest.iter().any(|w| w.will_wake(waker)) {
+                    self.rest.push(waker.clone());
+                }
+            }
+        }
+    }
 }
 
 fn tick_of(state: usize) -> usize {
@@ -93,11 +116,11 @@ impl ScheduledIo {
     pub(crate) fn new() -> ScheduledIo {
         ScheduledIo {
             state: AtomicUsize::new(0),
-            waiters: Mutex::new([Vec::new(), Vec::new()]),
+            waiters: Mutex::new([Waiters::default(), Waiters::default()]),
         }
     }
 
-    fn waiters(&self) -> std::sync::MutexGuard<'_, [Vec<Waker>; 2]> {
+    fn waiters(&self) -> std::sync::MutexGuard<'_, [Waiters; 2]> {
         self.waiters.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -118,17 +141,24 @@ impl ScheduledIo {
     }
 
     fn wake(&self, ready: usize) {
-        let mut woken = Vec::new();
+        let (mut first, mut rest) = ([None, None], [Vec::new(), Vec::new()]);
         {
             let mut w = self.waiters();
             for dir in [Direction::Read, Direction::Write] {
                 if ready & dir.mask() != 0 {
-                    woken.append(&mut w[dir.index()]);
+                    let w = &mut w[dir.index()];
+                    first[dir.index()] = w.first.take();
+                    if !w.rest.is_empty() {
+                        rest[dir.index()] = std::mem::take(&mut w.rest);
+                    }
                 }
             }
         }
         // Wake outside the lock: a waker may run arbitrary code.
-        for w in woken {
+        for w in first.into_iter().flatten() {
+            w.wake();
+        }
+        for w in rest.into_iter().flatten() {
             w.wake();
         }
     }
@@ -156,12 +186,9 @@ impl ScheduledIo {
         if let Some(r) = self.ready_now(dir) {
             return Poll::Ready(r);
         }
-        let mut w = self.waiters();
-        let list = &mut w[dir.index()];
-        if !list.iter().any(|x| x.will_wake(cx.waker())) {
-            list.push(cx.waker().clone());
-        }
-        // Re-check under the lock: the reactor publishes before it takes the lock.
+        self.waiters()[dir.index()].register(cx.waker());
+        // Re-check now the waker is stored: the reactor publishes before it takes
+        // the lock, so either it finds this waker or this load sees its bits.
         match self.ready_now(dir) {
             Some(r) => Poll::Ready(r),
             None => {
@@ -186,10 +213,7 @@ impl ScheduledIo {
         if tick_of(self.state.load(Acquire)) != ev.tick {
             return false;
         }
-        let list = &mut w[dir.index()];
-        if !list.iter().any(|x| x.will_wake(cx.waker())) {
-            list.push(cx.waker().clone());
-        }
+        w[dir.index()].register(cx.waker());
         dir.set_wait_reason();
         true
     }
@@ -251,5 +275,37 @@ mod tests {
             io.poll_ready(&mut cx, Direction::Write),
             Poll::Ready(Err(_))
         ));
+    }
+
+    #[test]
+    fn every_waiter_in_a_direction_is_woken_once() {
+        let io = ScheduledIo::new();
+        let counts: Vec<_> = (0..3)
+            .map(|_| Arc::new(Count(AtomicUsize::new(0))))
+            .collect();
+        let wakers: Vec<_> = counts.iter().map(|c| Waker::from(c.clone())).collect();
+        // Three tasks share the socket for reading; the first polls twice.
+        for w in [&wakers[0], &wakers[0], &wakers[1], &wakers[2], &wakers[1]] {
+            assert!(io
+                .poll_ready(&mut Context::from_waker(w), Direction::Read)
+                .is_pending());
+        }
+        let writer = Arc::new(Count(AtomicUsize::new(0)));
+        let writer_waker = Waker::from(writer.clone());
+        let mut writer_cx = Context::from_waker(&writer_waker);
+        assert!(io.poll_ready(&mut writer_cx, Direction::Write).is_pending());
+        io.set_readiness(READABLE);
+        let woken: Vec<_> = counts.iter().map(|c| c.0.load(SeqCst)).collect();
+        assert_eq!(woken, [1, 1, 1], "each reader once, none twice");
+        assert_eq!(
+            writer.0.load(SeqCst),
+            0,
+            "a read event leaves the writer waiting"
+        );
+        // The wakers were consumed: a second event wakes nobody but the writer.
+        io.set_readiness(READABLE | WRITABLE);
+        let woken: Vec<_> = counts.iter().map(|c| c.0.load(SeqCst)).collect();
+        assert_eq!(woken, [1, 1, 1]);
+        assert_eq!(writer.0.load(SeqCst), 1);
     }
 }
