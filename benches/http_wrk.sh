@@ -5,7 +5,8 @@
 # time per request (user + sys, from /proc: steadier than req/s on a busy machine)
 # of each, and the gorun/tokio ratios.
 #
-#   benches/http_wrk.sh            # 5 s per run
+#   benches/http_wrk.sh            # 5 s per run, one round
+#   ROUNDS=9 DURATION=4 benches/http_wrk.sh   # nine alternating rounds, medians
 #   DURATION=10 THREADS=4 benches/http_wrk.sh
 #
 # wrk runs on the same machine as the server and competes with it for the cores,
@@ -16,6 +17,7 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-5}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-"50 500"}
+ROUNDS=${ROUNDS:-1}
 GORUN_PORT=${GORUN_PORT:-18480}
 TOKIO_PORT=${TOKIO_PORT:-18481}
 
@@ -74,14 +76,37 @@ bench() { # port, connections, server pid
 
 start "$GORUN_PORT"
 start "$TOKIO_PORT" --tokio
-echo "wrk -t$THREADS -d${DURATION}s on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "wrk -t$THREADS -d${DURATION}s on $(nproc) cores, $ROUNDS round(s), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-6s %-6s %12s %10s %14s   %s\n' conns server "req/s" "p99 ms" "cpu us/req" errors
+# One round: both servers at `$1` connections, in the order given; prints their lines
+# and appends "req/s p99 cpu" ratios (gorun/tokio) to $RATIOS.
+round() { # conns, first, second
+    local c=$1 name rps p99 cpu err
+    declare -A R P C
+    for name in "$2" "$3"; do
+        if [ "$name" = gorun ]; then
+            read -r rps p99 cpu err <<<"$(bench "$GORUN_PORT" "$c" "${PIDS[0]}")"
+        else
+            read -r rps p99 cpu err <<<"$(bench "$TOKIO_PORT" "$c" "${PIDS[1]}")"
+        fi
+        printf '%-6s %-6s %12.0f %10.2f %14.2f   %s\n' "$c" "$name" "$rps" "$p99" "$cpu" "$err"
+        R[$name]=$rps P[$name]=$p99 C[$name]=$cpu
+    done
+    awk -v gr="${R[gorun]}" -v tr="${R[tokio]}" -v gp="${P[gorun]}" -v tp="${P[tokio]}" \
+        -v gc="${C[gorun]}" -v tc="${C[tokio]}" \
+        'BEGIN { printf "%.4f %.4f %.4f\n", gr / tr, gp / tp, gc / tc }' >>"$RATIOS"
+}
+RATIOS=$(mktemp)
 for c in $CONNS; do
-    read -r g_rps g_p99 g_cpu g_err <<<"$(bench "$GORUN_PORT" "$c" "${PIDS[0]}")"
-    printf '%-6s %-6s %12.0f %10.2f %14.2f   %s\n' "$c" gorun "$g_rps" "$g_p99" "$g_cpu" "$g_err"
-    read -r t_rps t_p99 t_cpu t_err <<<"$(bench "$TOKIO_PORT" "$c" "${PIDS[1]}")"
-    printf '%-6s %-6s %12.0f %10.2f %14.2f   %s\n' "$c" tokio "$t_rps" "$t_p99" "$t_cpu" "$t_err"
-    awk -v c="$c" -v gr="$g_rps" -v tr="$t_rps" -v gp="$g_p99" -v tp="$t_p99" \
-        -v gc="$g_cpu" -v tc="$t_cpu" 'BEGIN {
-        printf "%-6s gorun/tokio: req/s %.2fx, p99 %.2fx, cpu/req %.2fx\n", c, gr / tr, gp / tp, gc / tc }'
+    : >"$RATIOS"
+    for r in $(seq "$ROUNDS"); do
+        # Alternate who goes first, so a drift over the run does not favour one.
+        if [ $((r % 2)) = 1 ]; then round "$c" gorun tokio; else round "$c" tokio gorun; fi
+    done
+    # The median of each ratio over the rounds (one round: its ratios).
+    for col in 1 2 3; do sort -g -k"$col","$col" "$RATIOS" | awk -v k="$col" \
+        '{ v[NR] = $k } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f ", m }'
+    done | awk -v c="$c" -v n="$ROUNDS" '{
+        printf "%-6s gorun/tokio (median of %d): req/s %.2fx, p99 %.2fx, cpu/req %.2fx\n", c, n, $1, $2, $3 }'
 done
+rm -f "$RATIOS"
