@@ -1,7 +1,9 @@
 //! Timer benchmarks: gorun's wheel against tokio's, in the same run.
 //!
-//! - `arm_cancel_1m/*`: arm 1,000,000 sleeps (first poll), then drop them all; and
-//!   the same one timer at a time (`sequential`). Pure timer cost, on one thread.
+//! - `arm_cancel_1m/*`: arm 1,000,000 sleeps (first poll), then drop them all, each
+//!   in its own `Box` (`batch`) or in place in one `Vec` (`batch_in_place`, as timers
+//!   sit inside task futures); and the same one timer at a time (`sequential`). Pure
+//!   timer cost, on one thread.
 //! - `timeout_ready`: `timeout(1 s, ready)` polled once: the cost of the wrapper.
 //! - `sleep_100k_10ms`: 100,000 tasks each sleep 10 ms; wait for all (seed workload).
 //! - `sleep_1m_1s` (not criterion): 1,000,000 tasks each sleep 1 s, each runtime in
@@ -38,6 +40,17 @@ fn poll_once<F: Future>(f: Pin<&mut F>) {
     let _ = black_box(f.poll(&mut cx));
 }
 
+/// Polls every future of `v` once where it lies, then drops them all there.
+fn poll_each_in_place<F: Future>(mut v: Vec<F>) {
+    for f in &mut v {
+        // SAFETY: `v` is not moved, grown or shrunk until it drops, and dropping a
+        // `Vec` drops each element in place, so every future stays at this address
+        // from its first poll until its destructor runs.
+        poll_once(unsafe { Pin::new_unchecked(f) });
+    }
+    drop(v);
+}
+
 fn arm_cancel(c: &mut Criterion) {
     let mut g = c.benchmark_group("arm_cancel_1m");
     g.sample_size(10);
@@ -65,6 +78,22 @@ fn arm_cancel(c: &mut Criterion) {
                 poll_once(s.as_mut());
             }
             drop(v);
+        })
+    });
+    // The same with the timers in place in one allocation, as they are inside task
+    // futures: arming and cancelling without a `Box` and its fresh pages per timer.
+    g.bench_function("gorun/batch_in_place", |b| {
+        let _e = driver.enter();
+        b.iter(|| {
+            let v: Vec<_> = (0..N_ARM).map(|i| gorun_timer::sleep(dur(i))).collect();
+            poll_each_in_place(v)
+        })
+    });
+    g.bench_function("tokio/batch_in_place", |b| {
+        let _e = rt.enter();
+        b.iter(|| {
+            let v: Vec<_> = (0..N_ARM).map(|i| tokio::time::sleep(dur(i))).collect();
+            poll_each_in_place(v)
         })
     });
     g.bench_function("gorun/sequential", |b| {

@@ -32,7 +32,22 @@ pub(crate) struct Clock {
 }
 
 fn ns(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+    nanos(d).unwrap_or(u64::MAX)
+}
+
+/// `d` in nanoseconds, if that fits in a `u64` (without `as_nanos`'s `u128`).
+#[inline]
+pub(crate) fn nanos(d: Duration) -> Option<u64> {
+    d.as_secs()
+        .checked_mul(1_000_000_000)?
+        .checked_add(u64::from(d.subsec_nanos()))
+}
+
+/// The tick at which `ns` (nanoseconds since the origin) is reached, rounded *up*
+/// so a timer never fires early (as [`Clock::tick_for`]).
+#[inline]
+pub(crate) fn tick_of_ns(ns: u64) -> u64 {
+    ns.div_ceil(NANOS_PER_TICK)
 }
 
 impl Clock {
@@ -86,6 +101,17 @@ impl Clock {
             Some(ticks) if ticks < 1 << 62 => ticks,
             _ => NEVER,
         }
+    }
+
+    /// `deadline` in nanoseconds since the origin (0 if before it); `None` if it is
+    /// too far to represent (about 584 years after the origin).
+    pub(crate) fn ns_for(&self, deadline: StdInstant) -> Option<u64> {
+        nanos(deadline.saturating_duration_since(self.origin))
+    }
+
+    /// The instant `ns` nanoseconds after the origin.
+    pub(crate) fn instant_of_ns(&self, ns: u64) -> StdInstant {
+        self.origin + Duration::from_nanos(ns)
     }
 
     /// The instant at which `tick` begins.

@@ -172,6 +172,10 @@ impl Driver {
         self.inner.clock.tick_for(deadline.into_std())
     }
 
+    pub(crate) fn clock(&self) -> &crate::clock::Clock {
+        &self.inner.clock
+    }
+
     /// How long a parking worker may sleep: `None` when no timer is armed (or the
     /// clock is paused and nothing is due: paused time does not pass by waiting),
     /// `Some(Duration::ZERO)` when something is due now. Lock-free.

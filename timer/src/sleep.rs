@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use pin_project_lite::pin_project;
 
-use crate::clock::NEVER;
+use crate::clock::{nanos, tick_of_ns, NEVER};
 use crate::context::with_current;
 use crate::entry::{Entry, FIRED};
 use crate::{Driver, Instant};
@@ -29,16 +29,18 @@ use crate::{Driver, Instant};
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
     with_current(|driver| {
-        let now = driver.now();
-        match now.checked_add(duration) {
-            Some(deadline) => {
-                let sleep = Sleep::with_driver(driver.clone(), deadline);
+        // Nanoseconds since the driver's origin throughout: one clock read and
+        // integer adds, no `Instant` arithmetic.
+        let now = driver.clock().now_ns();
+        match nanos(duration).and_then(|d| now.checked_add(d)) {
+            Some(deadline) if deadline < NEVER_BIT => {
+                let sleep = Sleep::at_ns(driver.clone(), deadline);
                 if duration.is_zero() {
                     sleep.entry.set_state(FIRED); // not linked: ours to set
                 }
                 sleep
             }
-            None => Sleep::never(driver.clone(), now),
+            _ => Sleep::never(driver.clone(), now),
         }
     })
 }
@@ -47,6 +49,26 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// completes on first poll.
 pub fn sleep_until(deadline: Instant) -> Sleep {
     with_current(|driver| Sleep::with_driver(driver.clone(), deadline))
+}
+
+/// Marks [`Sleep::deadline_ns`] as a sleep that never completes.
+const NEVER_BIT: u64 = 1 << 63;
+/// How far "never" lies, for [`Sleep::deadline`] (tokio's `far_future`).
+const FAR_FUTURE: Duration = Duration::from_secs(86400 * 365 * 30);
+
+/// The `deadline_ns` of a sleep that never completes, created at `now_ns`.
+fn never_ns(now_ns: u64) -> u64 {
+    let far = nanos(FAR_FUTURE).unwrap_or(0);
+    (now_ns.saturating_add(far) & !NEVER_BIT) | NEVER_BIT
+}
+
+/// The `deadline_ns` of a sleep until `deadline`: never for one too far to
+/// represent (over 292 years after the driver started).
+fn deadline_ns_for(driver: &Driver, deadline: Instant) -> u64 {
+    match driver.clock().ns_for(deadline.into_std()) {
+        Some(ns) if ns < NEVER_BIT => ns,
+        _ => never_ns(driver.clock().now_ns()),
+    }
 }
 
 pin_project! {
@@ -60,8 +82,10 @@ pin_project! {
     /// If the driver [shuts down](Driver::shutdown) first, it never completes.
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct Sleep {
-        deadline: Instant,
-        when: u64,
+        // The deadline in nanoseconds since the driver's origin. With `NEVER_BIT`
+        // set the sleep never completes, and the rest is its start plus
+        // `FAR_FUTURE` (what `deadline` reports).
+        deadline_ns: u64,
         driver: Driver,
         #[pin]
         entry: Entry,
@@ -77,27 +101,39 @@ pin_project! {
 
 impl Sleep {
     pub(crate) fn with_driver(driver: Driver, deadline: Instant) -> Sleep {
-        let when = driver.tick_for(deadline);
+        let ns = deadline_ns_for(&driver, deadline);
+        Sleep::at_ns(driver, ns)
+    }
+
+    fn at_ns(driver: Driver, deadline_ns: u64) -> Sleep {
         Sleep {
-            deadline,
-            when,
+            deadline_ns,
             driver,
             entry: Entry::new(),
         }
     }
 
-    fn never(driver: Driver, now: Instant) -> Sleep {
-        Sleep {
-            deadline: now + Duration::from_secs(86400 * 365 * 30),
-            when: NEVER,
-            driver,
-            entry: Entry::new(),
+    /// A sleep that never completes, created at `now_ns`.
+    fn never(driver: Driver, now_ns: u64) -> Sleep {
+        Sleep::at_ns(driver, never_ns(now_ns))
+    }
+
+    /// The wheel tick at which the sleep is due, or [`NEVER`].
+    fn when(&self) -> u64 {
+        if self.deadline_ns & NEVER_BIT != 0 {
+            NEVER
+        } else {
+            tick_of_ns(self.deadline_ns)
         }
     }
 
     /// The deadline (for a sleep that never completes, about 30 years from its start).
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        Instant::from_std(
+            self.driver
+                .clock()
+                .instant_of_ns(self.deadline_ns & !NEVER_BIT),
+        )
     }
 
     /// Whether the deadline has been observed to pass (the driver fired it, or a poll
@@ -110,11 +146,13 @@ impl Sleep {
     /// waiting on it, it stays registered with the new deadline.
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.project();
-        *this.deadline = deadline;
-        *this.when = this.driver.tick_for(deadline);
-        let (_, due) = this
-            .driver
-            .reset_entry(this.entry.as_ref(), *this.when, None);
+        *this.deadline_ns = deadline_ns_for(this.driver, deadline);
+        let when = if *this.deadline_ns & NEVER_BIT != 0 {
+            NEVER
+        } else {
+            tick_of_ns(*this.deadline_ns)
+        };
+        let (_, due) = this.driver.reset_entry(this.entry.as_ref(), when, None);
         if let Some(w) = due {
             w.wake();
         }
@@ -122,9 +160,10 @@ impl Sleep {
 
     /// Polls without charging the cooperative budget (for [`Timeout`](crate::Timeout)).
     pub(crate) fn poll_elapsed(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let when = self.when();
         let this = self.project();
         this.driver
-            .poll_entry(this.entry.as_ref(), *this.when, cx.waker())
+            .poll_entry(this.entry.as_ref(), when, cx.waker())
     }
 }
 
@@ -146,7 +185,7 @@ impl Future for Sleep {
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sleep")
-            .field("deadline", &self.deadline)
+            .field("deadline", &self.deadline())
             .field("elapsed", &self.is_elapsed())
             .finish()
     }

@@ -78,11 +78,31 @@ fn zero_past_and_max() {
     assert!(pin!(sleep(Duration::ZERO)).poll(&mut cx).is_ready());
     let past = Instant::now() - Duration::from_millis(3);
     assert!(pin!(sleep_until(past)).poll(&mut cx).is_ready());
+    let start = Instant::now();
+    let ten = sleep(Duration::from_millis(10));
+    assert_eq!(ten.deadline(), start + Duration::from_millis(10));
     let mut never = pin!(sleep(Duration::MAX));
+    assert_eq!(
+        never.deadline(),
+        start + Duration::from_secs(86400 * 365 * 30)
+    );
     assert!(never.as_mut().poll(&mut cx).is_pending());
     assert!(!d.advance_to_next(), "MAX is not armed");
     d.advance(Duration::from_secs(86400 * 365 * 100));
     assert!(never.as_mut().poll(&mut cx).is_pending());
+    // Reset to a deadline too far to represent: it stays "never", and a reset back
+    // to a near one arms it again.
+    let now = Instant::now();
+    never
+        .as_mut()
+        .reset(now + Duration::from_secs(86400 * 365 * 400));
+    assert!(never.as_mut().poll(&mut cx).is_pending());
+    assert!(!d.advance_to_next(), "400 years is not armed");
+    never.as_mut().reset(now + Duration::from_millis(5));
+    assert_eq!(never.deadline(), now + Duration::from_millis(5));
+    assert!(never.as_mut().poll(&mut cx).is_pending());
+    assert!(d.advance_to_next());
+    assert!(never.as_mut().poll(&mut cx).is_ready());
 }
 
 #[test]
@@ -179,7 +199,7 @@ fn many_sleeps_fire_in_batches() {
 #[test]
 fn sleep_is_small() {
     assert!(
-        std::mem::size_of::<Sleep>() <= 96,
+        std::mem::size_of::<Sleep>() <= 64,
         "{}",
         std::mem::size_of::<Sleep>()
     );
