@@ -163,8 +163,7 @@ impl Builder {
     ///
     /// The cost per poll is four plain stores and two loads, on a cache line only
     /// the worker writes, and no clock read; the monitor thread samples every
-    /// `threshold / 2` (a blocking poll is reported after 1 to 1.5 times the
-    /// threshold) and sleeps while every worker does. Measured on the reference
+    /// `threshold / 4` and sleeps while every worker does. Measured on the reference
     /// machine: no difference above noise (±1 %) on a poll-bound benchmark.
     ///
     /// The threshold counts the time the poll holds its worker: running on the CPU

@@ -14,15 +14,15 @@
 //!   loads, on a line only the worker writes, two thread-local accesses, and no clock
 //!   read. The worker keeps its generation count in a thread-local rather than
 //!   loading `gen` back (single writer).
-//! - The monitor thread samples every `gen` each `threshold / 2`, and sooner when a
-//!   poll it saw before is still running: when that poll can first reach the
-//!   threshold. A worker whose odd `gen` is unchanged since it was first seen has
-//!   been in the same poll at least that long, so a blocking poll is reported once it
-//!   has run between 1 and 1.5 times the threshold. (Sampling every `threshold / 4`
-//!   woke the monitor 410 times a second under `wrk -c50`; now 220.)
-//! - Between two looks the monitor charges the poll the wall time that passed, less
-//!   what the kernel gave other threads: if the worker thread's CPU clock moved by
-//!   under half of it and the thread is runnable, only the CPU time counts
+//! - The monitor thread samples every `gen` each `threshold / 4`. A worker whose odd
+//!   `gen` is unchanged since it was first seen has been in the same poll at least that
+//!   long. (Sampling half as often, every 5 ms, was tried and measured worse: hyper's
+//!   hello under `wrk -t2 -c50` on two cores, five alternating 4 s runs of each
+//!   binary, p99 5.29 ms against 4.24 ms at the same req/s and CPU per request. On a
+//!   machine with more runnable threads than cores the monitor's wake-ups cut the
+//!   kernel's time slices short; see benches/README.md.) Between two looks the monitor charges the poll the wall time that passed,
+//!   less what the kernel gave other threads: if the worker thread's CPU clock moved
+//!   by under half of it and the thread is runnable, only the CPU time counts
 //!   (`thread_cpu.rs`; a blocking call inside the poll still counts in full). Past the
 //!   threshold the monitor reports it (unless `already`) and stores the generation in
 //!   `reported`. (Measured under `wrk -t4 -c1000` against a hyper server on two
@@ -56,8 +56,6 @@ use crate::task::Header;
 
 /// The default threshold: Go's sysmon preempts after 10 ms.
 pub(crate) const DEFAULT_THRESHOLD: Duration = Duration::from_millis(10);
-/// The monitor never looks more often than this.
-const MIN_INTERVAL: Duration = Duration::from_millis(1);
 
 /// A poll that blocked its worker, as passed to
 /// [`Builder::on_blocking_poll`](crate::Builder::on_blocking_poll).
@@ -286,9 +284,8 @@ pub(crate) fn monitor(shared: Arc<Shared>) {
     let Some(threshold) = dog.threshold else {
         return;
     };
-    let coarse = (threshold / 2).clamp(MIN_INTERVAL, Duration::from_millis(50));
+    let interval = (threshold / 4).clamp(Duration::from_millis(1), Duration::from_millis(50));
     let mut seen: Vec<Seen> = (0..dog.slots.len()).map(|_| Seen::idle()).collect();
-    let mut interval = coarse;
     loop {
         if shared.is_shutdown() {
             return;
@@ -308,7 +305,6 @@ pub(crate) fn monitor(shared: Arc<Shared>) {
         }
         drop(dog.cvar.wait_timeout(g, interval));
         let now = Instant::now();
-        interval = coarse;
         for (worker, s) in seen.iter_mut().enumerate() {
             let slot = &dog.slots[worker];
             let Some((gen, location, already)) = slot.sample() else {
@@ -339,10 +335,7 @@ pub(crate) fn monitor(shared: Arc<Shared>) {
             };
             s.last = now;
             s.last_cpu = cpu;
-            if s.done {
-                continue;
-            }
-            if s.held >= threshold {
+            if !s.done && s.held >= threshold {
                 s.done = true;
                 slot.reported.store(gen, Ordering::Relaxed);
                 dog.report(&BlockingPoll {
@@ -350,10 +343,6 @@ pub(crate) fn monitor(shared: Arc<Shared>) {
                     worker,
                     elapsed: now.duration_since(s.first),
                 });
-            } else {
-                // A poll longer than one look: look again when it can first have
-                // held its worker for the threshold.
-                interval = interval.min((threshold - s.held).max(MIN_INTERVAL));
             }
         }
     }
