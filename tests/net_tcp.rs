@@ -376,3 +376,47 @@ fn dropping_the_runtime_with_pending_io_does_not_hang() {
     // The listener was dropped with its task: the port is closed.
     assert!(std::net::TcpStream::connect(addr).is_err());
 }
+
+/// The first socket of a runtime whose workers have all gone to sleep, registered
+/// from outside it (by `block_on`, which wakes no worker), still gets its events: the
+/// worker asleep in the driver must see them. No timer is armed that could wake it
+/// by chance, so the wait is bounded by a plain thread, not by `gorun::time`. (A
+/// driver holder that slept on its condvar while nothing was registered, tried and
+/// measured no faster for channel-only work, failed this until the registration woke
+/// it.)
+#[test]
+fn first_socket_registered_while_every_worker_sleeps_gets_its_events() {
+    for procs in [1, 2] {
+        let rt = std::sync::Arc::new(
+            gorun::Runtime::builder()
+                .procs(procs)
+                .watchdog(None)
+                .build()
+                .unwrap(),
+        );
+        // Let every worker run dry and park (no socket exists yet).
+        std::thread::sleep(Duration::from_millis(50));
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let rt2 = rt.clone();
+        std::thread::spawn(move || {
+            let got = rt2.block_on(async move {
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                let (mut conn, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 5];
+                conn.read_exact(&mut buf).await.unwrap();
+                buf
+            });
+            let _ = done_tx.send(got);
+        });
+        let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let mut client = std::net::TcpStream::connect(addr).unwrap();
+        std::io::Write::write_all(&mut client, b"hello").unwrap();
+        let got = done_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("accept and read completed (no lost wake-up)");
+        assert_eq!(&got, b"hello", "procs = {procs}");
+    }
+}
