@@ -51,7 +51,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     with_current(|driver| Sleep::with_driver(driver.clone(), deadline))
 }
 
-/// Marks [`Sleep::deadline_ns`] as a sleep that never completes.
+/// Marks a `Sleep`'s `deadline_ns` as a sleep that never completes.
 const NEVER_BIT: u64 = 1 << 63;
 /// How far "never" lies, for [`Sleep::deadline`] (tokio's `far_future`).
 const FAR_FUTURE: Duration = Duration::from_secs(86400 * 365 * 30);
@@ -60,6 +60,15 @@ const FAR_FUTURE: Duration = Duration::from_secs(86400 * 365 * 30);
 fn never_ns(now_ns: u64) -> u64 {
     let far = nanos(FAR_FUTURE).unwrap_or(0);
     (now_ns.saturating_add(far) & !NEVER_BIT) | NEVER_BIT
+}
+
+/// The wheel tick at which a sleep with this `deadline_ns` is due, or [`NEVER`].
+fn when_of(deadline_ns: u64) -> u64 {
+    if deadline_ns & NEVER_BIT != 0 {
+        NEVER
+    } else {
+        tick_of_ns(deadline_ns)
+    }
 }
 
 /// The `deadline_ns` of a sleep until `deadline`: never for one too far to
@@ -120,14 +129,11 @@ impl Sleep {
 
     /// The wheel tick at which the sleep is due, or [`NEVER`].
     fn when(&self) -> u64 {
-        if self.deadline_ns & NEVER_BIT != 0 {
-            NEVER
-        } else {
-            tick_of_ns(self.deadline_ns)
-        }
+        when_of(self.deadline_ns)
     }
 
-    /// The deadline (for a sleep that never completes, about 30 years from its start).
+    /// The deadline (for a sleep that never completes, about 30 years from its start;
+    /// for one created with a deadline before its driver started, that start).
     pub fn deadline(&self) -> Instant {
         Instant::from_std(
             self.driver
@@ -147,11 +153,7 @@ impl Sleep {
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.project();
         *this.deadline_ns = deadline_ns_for(this.driver, deadline);
-        let when = if *this.deadline_ns & NEVER_BIT != 0 {
-            NEVER
-        } else {
-            tick_of_ns(*this.deadline_ns)
-        };
+        let when = when_of(*this.deadline_ns);
         let (_, due) = this.driver.reset_entry(this.entry.as_ref(), when, None);
         if let Some(w) = due {
             w.wake();

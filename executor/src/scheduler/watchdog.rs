@@ -16,13 +16,14 @@
 //!   loading `gen` back (single writer).
 //! - The monitor thread samples every `gen` each `threshold / 4`. A worker whose odd
 //!   `gen` is unchanged since it was first seen has been in the same poll at least that
-//!   long. (Sampling half as often, every 5 ms, was tried and measured worse: hyper's
-//!   hello under `wrk -t2 -c50` on two cores, five alternating 4 s runs of each
-//!   binary, p99 5.29 ms against 4.24 ms at the same req/s and CPU per request. On a
-//!   machine with more runnable threads than cores the monitor's wake-ups cut the
-//!   kernel's time slices short; see benches/README.md.) Between two looks the monitor charges the poll the wall time that passed,
-//!   less what the kernel gave other threads: if the worker thread's CPU clock moved
-//!   by under half of it and the thread is runnable, only the CPU time counts
+//!   long. (On a machine with more runnable threads than cores the monitor's wake-ups
+//!   cut the kernel's time slices short, which lowers tail latency and costs
+//!   throughput: hyper's hello under `wrk -t2 -c50` on two cores had a 3.65 ms p99 at
+//!   86k req/s sampling every 2.5 ms, 4.53 ms at 89k every 5 ms, 4.69 ms at 93k with
+//!   the watchdog off; benches/README.md.)
+//! - Between two looks the monitor charges the poll the wall time that passed, less
+//!   what the kernel gave other threads: if the worker thread's CPU clock moved by
+//!   under half of it and the thread is runnable, only the CPU time counts
 //!   (`thread_cpu.rs`; a blocking call inside the poll still counts in full). Past the
 //!   threshold the monitor reports it (unless `already`) and stores the generation in
 //!   `reported`. (Measured under `wrk -t4 -c1000` against a hyper server on two
