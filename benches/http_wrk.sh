@@ -8,9 +8,12 @@
 #   benches/http_wrk.sh            # 5 s per run, one round
 #   ROUNDS=9 DURATION=4 benches/http_wrk.sh   # nine alternating rounds, medians
 #   DURATION=10 THREADS=4 benches/http_wrk.sh
+#   SERVER_CPUS=0 WRK_CPUS=1 THREADS=1 benches/http_wrk.sh   # pinned (taskset)
 #
 # wrk runs on the same machine as the server and competes with it for the cores,
-# so compare the two runtimes within one run, not across machines.
+# so compare the two runtimes within one run, not across machines. SERVER_CPUS and
+# WRK_CPUS (taskset lists) give each its own cores; both runtimes size their worker
+# pools from the CPUs they may run on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,7 +40,7 @@ trap cleanup EXIT
 # Starts a server and waits (up to 10 s) until its port accepts.
 start() { # port, extra args...
     local port=$1; shift
-    "$BIN" --serve "127.0.0.1:$port" "$@" >/dev/null &
+    ${SERVER_CPUS:+taskset -c "$SERVER_CPUS"} "$BIN" --serve "127.0.0.1:$port" "$@" >/dev/null &
     PIDS+=($!)
     for _ in $(seq 100); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
@@ -64,7 +67,7 @@ HZ=$(getconf CLK_TCK)
 bench() { # port, connections, server pid
     local out rps p99 errs t0 t1 n cpu
     t0=$(ticks "$3")
-    out=$(wrk -t"$THREADS" -c"$2" -d"${DURATION}s" --latency "http://127.0.0.1:$1/")
+    out=$(${WRK_CPUS:+taskset -c "$WRK_CPUS"} wrk -t"$THREADS" -c"$2" -d"${DURATION}s" --latency "http://127.0.0.1:$1/")
     t1=$(ticks "$3")
     rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
     p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
