@@ -3,7 +3,7 @@
 # same hyper server on tokio (`--serve --tokio`: hyper-util's TokioIo/TokioTimer),
 # on loopback, at -c 50 and -c 500. Prints req/s, p99 latency and the server's CPU
 # time per request (user + sys, from /proc: steadier than req/s on a busy machine)
-# of each, and the gorun/tokio ratios.
+# of each, and the gorun/tokio ratios (with ROUNDS > 1, the median of each).
 #
 #   benches/http_wrk.sh            # 5 s per run, one round
 #   ROUNDS=9 DURATION=4 benches/http_wrk.sh   # nine alternating rounds, medians
@@ -34,7 +34,10 @@ cargo build --release --example http_server --features hyper
 BIN=target/release/examples/http_server
 
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    rm -f "${RATIOS:-}"
+}
 trap cleanup EXIT
 
 # Starts a server and waits (up to 10 s) until its port accepts.
@@ -112,4 +115,3 @@ for c in $CONNS; do
     done | awk -v c="$c" -v n="$ROUNDS" '{
         printf "%-6s gorun/tokio (median of %d): req/s %.2fx, p99 %.2fx, cpu/req %.2fx\n", c, n, $1, $2, $3 }'
 done
-rm -f "$RATIOS"
