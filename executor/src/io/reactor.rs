@@ -43,13 +43,19 @@ struct Slab {
     free: Vec<usize>,
 }
 
+/// The token of slot `index` at `generation` (the generation's low bits above the
+/// index).
+fn token_of(index: usize, generation: usize) -> Token {
+    Token(((generation & (usize::MAX >> INDEX_BITS)) << INDEX_BITS) | index)
+}
+
 impl Slab {
     /// The registration `token` names, unless its slot was freed (and perhaps
     /// reused) since the token was handed out.
     fn lookup(&self, token: Token) -> Option<&Arc<ScheduledIo>> {
-        let (index, generation) = (token.0 & INDEX_MASK, token.0 >> INDEX_BITS);
+        let index = token.0 & INDEX_MASK;
         let slot = self.slots.get(index)?;
-        if slot.generation & (usize::MAX >> INDEX_BITS) != generation {
+        if token_of(index, slot.generation) != token {
             return None;
         }
         slot.io.as_ref()
@@ -204,7 +210,7 @@ impl Reactor {
             };
             let slot = &mut slab.slots[index];
             slot.io = Some(io.clone());
-            Token(((slot.generation & (usize::MAX >> INDEX_BITS)) << INDEX_BITS) | index)
+            token_of(index, slot.generation)
         };
         self.registered.fetch_add(1, Relaxed);
         if let Err(e) = self.registry.register(source, token, interest) {

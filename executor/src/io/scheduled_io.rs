@@ -106,6 +106,13 @@ impl Waiters {
             }
         }
     }
+
+    fn wake_all(self) {
+        self.first
+            .into_iter()
+            .chain(self.rest)
+            .for_each(Waker::wake);
+    }
 }
 
 fn tick_of(state: usize) -> usize {
@@ -141,26 +148,17 @@ impl ScheduledIo {
     }
 
     fn wake(&self, ready: usize) {
-        let (mut first, mut rest) = ([None, None], [Vec::new(), Vec::new()]);
+        let mut woken: [Waiters; 2] = Default::default();
         {
             let mut w = self.waiters();
             for dir in [Direction::Read, Direction::Write] {
                 if ready & dir.mask() != 0 {
-                    let w = &mut w[dir.index()];
-                    first[dir.index()] = w.first.take();
-                    if !w.rest.is_empty() {
-                        rest[dir.index()] = std::mem::take(&mut w.rest);
-                    }
+                    woken[dir.index()] = std::mem::take(&mut w[dir.index()]);
                 }
             }
         }
         // Wake outside the lock: a waker may run arbitrary code.
-        for w in first.into_iter().flatten() {
-            w.wake();
-        }
-        for w in rest.into_iter().flatten() {
-            w.wake();
-        }
+        woken.into_iter().for_each(Waiters::wake_all);
     }
 
     fn ready_now(&self, dir: Direction) -> Option<io::Result<ReadyEvent>> {
