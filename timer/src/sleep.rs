@@ -32,16 +32,12 @@ pub fn sleep(duration: Duration) -> Sleep {
         // Nanoseconds since the driver's origin throughout: one clock read and
         // integer adds, no `Instant` arithmetic.
         let now = driver.clock().now_ns();
-        match nanos(duration).and_then(|d| now.checked_add(d)) {
-            Some(deadline) if deadline < NEVER_BIT => {
-                let sleep = Sleep::at_ns(driver.clone(), deadline);
-                if duration.is_zero() {
-                    sleep.entry.set_state(FIRED); // not linked: ours to set
-                }
-                sleep
-            }
-            _ => Sleep::never(driver.clone(), now),
+        let deadline = finite_or_never(nanos(duration).and_then(|d| now.checked_add(d)), || now);
+        let sleep = Sleep::at_ns(driver.clone(), deadline);
+        if duration.is_zero() {
+            sleep.entry.set_state(FIRED); // not linked: ours to set
         }
+        sleep
     })
 }
 
@@ -71,13 +67,20 @@ fn when_of(deadline_ns: u64) -> u64 {
     }
 }
 
-/// The `deadline_ns` of a sleep until `deadline`: never for one too far to
-/// represent (over 292 years after the driver started).
-fn deadline_ns_for(driver: &Driver, deadline: Instant) -> u64 {
-    match driver.clock().ns_for(deadline.into_std()) {
+/// The `deadline_ns` of a sleep due `ns` after the origin: never when that is
+/// unknown (`None`: it overflowed) or too far to represent (over 292 years after the
+/// driver started); `now_ns` is read only then.
+fn finite_or_never(ns: Option<u64>, now_ns: impl FnOnce() -> u64) -> u64 {
+    match ns {
         Some(ns) if ns < NEVER_BIT => ns,
-        _ => never_ns(driver.clock().now_ns()),
+        _ => never_ns(now_ns()),
     }
+}
+
+/// The `deadline_ns` of a sleep until `deadline`.
+fn deadline_ns_for(driver: &Driver, deadline: Instant) -> u64 {
+    let clock = driver.clock();
+    finite_or_never(clock.ns_for(deadline.into_std()), || clock.now_ns())
 }
 
 pin_project! {
@@ -120,11 +123,6 @@ impl Sleep {
             driver,
             entry: Entry::new(),
         }
-    }
-
-    /// A sleep that never completes, created at `now_ns`.
-    fn never(driver: Driver, now_ns: u64) -> Sleep {
-        Sleep::at_ns(driver, never_ns(now_ns))
     }
 
     /// The wheel tick at which the sleep is due, or [`NEVER`].
