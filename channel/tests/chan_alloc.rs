@@ -7,29 +7,30 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::future::{Future, IntoFuture};
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use gorun_channel::{chan, Select};
 
 struct Counting;
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
-    // Only the test's own thread is counted: the harness's main thread may
-    // allocate at any moment (it first blocks waiting for the test's result
-    // whenever the scheduler gets to it), and that is not the channel's doing.
-    static COUNTED: Cell<bool> = const { Cell::new(false) };
+    // Each thread counts its own allocations, and the test reads its thread's
+    // count: the harness's main thread may allocate at any moment (it first blocks
+    // waiting for the test's result whenever the scheduler gets to it), and that is
+    // not the channel's doing.
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn allocs() -> usize {
+    ALLOCS.with(Cell::get)
 }
 
 // SAFETY: forwards to the system allocator, only counting calls.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // A const-initialised `Cell<bool>` thread-local has no destructor and
-        // never allocates, so reading it here cannot recurse.
-        if COUNTED.try_with(Cell::get).unwrap_or(false) {
-            ALLOCS.fetch_add(1, Ordering::SeqCst);
-        }
+        // A const-initialised `Cell<usize>` thread-local has no destructor and
+        // never allocates, so counting here cannot recurse.
+        let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
@@ -44,12 +45,11 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn steady_state_allocates_nothing() {
-    COUNTED.with(|c| c.set(true));
     let mut cx = Context::from_waker(Waker::noop());
     for cap in [0usize, 1, 8] {
         let (tx, rx) = chan::<u64>(cap);
         let (tx2, rx2) = chan::<u64>(cap);
-        let before = ALLOCS.load(Ordering::SeqCst);
+        let before = allocs();
         for i in 0..1000u64 {
             // A parked receive, completed by a send.
             let mut r = pin!(rx.recv());
@@ -72,6 +72,6 @@ fn steady_state_allocates_nothing() {
             tx2.try_send(i).unwrap();
             assert!(sel.as_mut().poll(&mut cx).is_ready());
         }
-        assert_eq!(ALLOCS.load(Ordering::SeqCst) - before, 0, "cap {cap}");
+        assert_eq!(allocs() - before, 0, "cap {cap}");
     }
 }
