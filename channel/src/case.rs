@@ -125,29 +125,38 @@ impl<T> SelectCase for RecvCase<'_, T> {
         false
     }
 
+    #[inline]
     fn unregister(self: Pin<&mut Self>) {
         let this = self.project();
-        let (true, Some(chan)) = (this.registered, this.chan) else {
-            return;
-        };
+        if let (true, Some(chan)) = (this.registered, this.chan) {
+            this.withdraw(chan);
+        }
+    }
+}
+
+impl<T> RecvCase<'_, T> {
+    /// `unregister` of a registered case: kept out of line, so that dropping the
+    /// usual case (never registered, or already withdrawn) is a flag test.
+    #[inline(never)]
+    fn withdraw(&mut self, chan: &Chan<T>) {
         let mut st = chan.lock();
         // SAFETY: lock held.
-        if unsafe { this.waiter.is_queued() } {
+        if unsafe { self.waiter.is_queued() } {
             // SAFETY: queued on this channel's recvq.
-            unsafe { st.recvq.remove(&this.waiter) };
+            unsafe { st.recvq.remove(&self.waiter) };
         }
         drop(st);
         // Under the lock we saw the final status if a peer completed us; a
         // waiter unlinked as stale is still WAITING and holds nothing.
-        match this.waiter.status() {
+        match self.waiter.status() {
             // SAFETY: final: ours.
-            DONE => this.out = Some(unsafe { this.waiter.take_slot() }),
-            CLOSED => this.out = Some(None),
+            DONE => self.out = Some(unsafe { self.waiter.take_slot() }),
+            CLOSED => self.out = Some(None),
             _ => {}
         }
-        this.registered = false;
+        self.registered = false;
         // SAFETY: unqueued and final or stale: ours.
-        unsafe { this.waiter.reset() };
+        unsafe { self.waiter.reset() };
     }
 }
 
@@ -163,11 +172,27 @@ impl<T> TakeOutput for RecvCase<'_, T> {
 }
 
 impl<T> Drop for RecvCase<'_, T> {
+    #[inline]
     fn drop(&mut self) {
-        // SAFETY: we are being dropped, so `self` stays put until the end.
-        unsafe { Pin::new_unchecked(&mut *self) }.unregister();
+        if let Some(chan) = self.chan {
+            if self.registered || matches!(self.out, Some(Some(_))) {
+                self.drop_slow(chan);
+            }
+        }
+    }
+}
+
+impl<T> RecvCase<'_, T> {
+    /// Drop of a case still registered or holding a value nobody took.
+    #[cold]
+    #[inline(never)]
+    fn drop_slow(&mut self, chan: &Chan<T>) {
+        if self.registered {
+            // Pinned: we are being dropped, so `self` stays put until the end.
+            self.withdraw(chan);
+        }
         // A value received by this case but never returned goes back.
-        if let (Some(Some(v)), Some(chan)) = (self.out.take(), self.chan) {
+        if let Some(Some(v)) = self.out.take() {
             let w = chan.lock().redeliver(v);
             wake(w);
         }
@@ -281,29 +306,37 @@ impl<T> SelectCase for SendCase<'_, T> {
         false
     }
 
+    #[inline]
     fn unregister(self: Pin<&mut Self>) {
         let this = self.project();
-        let (true, Some(chan)) = (this.registered, this.chan) else {
-            return;
-        };
+        if let (true, Some(chan)) = (this.registered, this.chan) {
+            this.withdraw(chan);
+        }
+    }
+}
+
+impl<T> SendCase<'_, T> {
+    /// `unregister` of a registered case, out of line (see `RecvCase::withdraw`).
+    #[inline(never)]
+    fn withdraw(&mut self, chan: &Chan<T>) {
         let mut st = chan.lock();
         // SAFETY: lock held.
-        if unsafe { this.waiter.is_queued() } {
+        if unsafe { self.waiter.is_queued() } {
             // SAFETY: queued on this channel's sendq.
-            unsafe { st.sendq.remove(&this.waiter) };
+            unsafe { st.sendq.remove(&self.waiter) };
         }
         // SAFETY: lock held (and the waiter is unqueued now).
-        let slot = unsafe { this.waiter.take_slot() };
+        let slot = unsafe { self.waiter.take_slot() };
         drop(st);
-        match this.waiter.status() {
-            DONE => this.out = Some(Ok(())),
-            CLOSED => this.out = Some(Err(SendError(slot.expect("failed sender keeps its value")))),
-            WAITING => this.value = slot,
+        match self.waiter.status() {
+            DONE => self.out = Some(Ok(())),
+            CLOSED => self.out = Some(Err(SendError(slot.expect("failed sender keeps its value")))),
+            WAITING => self.value = slot,
             _ => unreachable!(),
         }
-        this.registered = false;
+        self.registered = false;
         // SAFETY: unqueued: ours.
-        unsafe { this.waiter.reset() };
+        unsafe { self.waiter.reset() };
     }
 }
 
@@ -319,9 +352,12 @@ impl<T> TakeOutput for SendCase<'_, T> {
 }
 
 impl<T> Drop for SendCase<'_, T> {
+    #[inline]
     fn drop(&mut self) {
-        // SAFETY: we are being dropped, so `self` stays put until the end.
-        unsafe { Pin::new_unchecked(&mut *self) }.unregister();
+        if let (true, Some(chan)) = (self.registered, self.chan) {
+            // We are being dropped, so `self` (and its waiter) stays put until the end.
+            self.withdraw(chan);
+        }
     }
 }
 
