@@ -214,4 +214,85 @@ mod loom_models {
             );
         });
     }
+
+    /// The owner's queue as crossbeam's deque keeps it: `back - front` tasks, the
+    /// owner pushes at `back`, thieves take from `front`.
+    struct Queue {
+        front: loom::sync::atomic::AtomicUsize,
+        back: loom::sync::atomic::AtomicUsize,
+    }
+
+    impl Queue {
+        fn is_empty(&self) -> bool {
+            let f = self.front.load(SeqCst);
+            fence(SeqCst);
+            self.back.load(SeqCst) <= f
+        }
+    }
+
+    /// Worker 1 steals the last task of worker 0's queue, finds it empty and parks
+    /// (re-checking as the last searcher), while worker 0 pushes one more task under
+    /// the rule `rule_notify`. Returns whether the pushed task ends up queued behind
+    /// a sleeping worker 1.
+    fn strands(rule_notify: fn(&Idle, &Queue, push: &dyn Fn())) -> bool {
+        let idle = Arc::new(Idle::new(2));
+        let q = Arc::new(Queue {
+            front: loom::sync::atomic::AtomicUsize::new(0),
+            back: loom::sync::atomic::AtomicUsize::new(1),
+        });
+        let (i2, q2) = (idle.clone(), q.clone());
+        let thief = loom::thread::spawn(move || {
+            assert!(i2.transition_worker_to_searching());
+            loop {
+                let f = q2.front.load(SeqCst);
+                if q2.back.load(SeqCst) <= f {
+                    break;
+                }
+                let _ = q2.front.compare_exchange(f, f + 1, SeqCst, SeqCst);
+            }
+            // The last searcher parks and re-checks (`notify_if_work_pending`).
+            if i2.transition_worker_to_parked(1, true) {
+                fence(SeqCst);
+                if !q2.is_empty() {
+                    i2.worker_to_notify();
+                }
+            }
+        });
+        rule_notify(&idle, &q, &|| {
+            let b = q.back.load(SeqCst);
+            q.back.store(b + 1, std::sync::atomic::Ordering::Release);
+        });
+        thief.join().unwrap();
+        !q.is_empty() && idle.is_parked(1)
+    }
+
+    /// `schedule_local`'s rule: every push is followed by `notify_parked`.
+    #[test]
+    fn push_after_the_queue_was_drained_wakes_the_thief() {
+        loom::model(|| {
+            assert!(!strands(|idle, _, push| {
+                push();
+                idle.worker_to_notify();
+            }));
+        });
+    }
+
+    /// The rule it replaced: notify only if the queue was empty before the push. A
+    /// thief that empties the queue between that check and the push sleeps through
+    /// every later push (seen with 1,000,000 spawns from one poll: the other worker
+    /// asleep while 700,000 tasks waited).
+    #[test]
+    #[should_panic(expected = "stranded")]
+    fn notifying_only_into_an_empty_queue_loses_the_wake() {
+        loom::model(|| {
+            let stranded = strands(|idle, q, push| {
+                let was_empty = q.is_empty();
+                push();
+                if was_empty {
+                    idle.worker_to_notify();
+                }
+            });
+            assert!(!stranded, "stranded");
+        });
+    }
 }

@@ -139,15 +139,14 @@ impl WorkerCtx {
             self.runnext.replace(Some(task))
         };
         if let Some(t) = to_queue {
-            let was_empty = self.local.is_empty();
             self.local.push(t);
-            // Work others could steal: wake a sleeper if nobody searches. Only the
-            // push that makes the queue non-empty needs to: after it, any worker
-            // that runs dry searches (and steals from) this queue before it parks,
-            // and the last searcher to give up re-checks every queue (idle.rs).
-            if was_empty {
-                self.shared.notify_parked();
-            }
+            // Work others could steal: wake a sleeper if nobody searches (a fence and
+            // a load when nobody needs waking; tokio pays the same). After every push,
+            // not only one into an empty queue checked before pushing: a thief that
+            // drains the queue between that check and the push, then parks, would
+            // sleep through every later push (idle.rs has the loom model of both
+            // rules, tests/executor_wakeup.rs the 400,000-spawn case that showed it).
+            self.shared.notify_parked();
         }
     }
 
