@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Busy-loop steps in each spawned task (see its body).
 const WORK: u64 = 32;
 
 /// Spawns `n` tasks from one poll, then blocks the spawning worker (so only the other

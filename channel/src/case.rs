@@ -68,6 +68,45 @@ impl<'a, T> RecvCase<'a, T> {
             TryRecv::Empty => (false, None),
         }
     }
+
+    /// `unregister` of a registered case: kept out of line, so that dropping the
+    /// usual case (never registered, or already withdrawn) is a flag test.
+    #[inline(never)]
+    fn withdraw(&mut self, chan: &Chan<T>) {
+        let mut st = chan.lock();
+        // SAFETY: lock held.
+        if unsafe { self.waiter.is_queued() } {
+            // SAFETY: queued on this channel's recvq.
+            unsafe { st.recvq.remove(&self.waiter) };
+        }
+        drop(st);
+        // Under the lock we saw the final status if a peer completed us; a
+        // waiter unlinked as stale is still WAITING and holds nothing.
+        match self.waiter.status() {
+            // SAFETY: final: ours.
+            DONE => self.out = Some(unsafe { self.waiter.take_slot() }),
+            CLOSED => self.out = Some(None),
+            _ => {}
+        }
+        self.registered = false;
+        // SAFETY: unqueued and final or stale: ours.
+        unsafe { self.waiter.reset() };
+    }
+
+    /// Drop of a case still registered or holding a value nobody took.
+    #[cold]
+    #[inline(never)]
+    fn drop_slow(&mut self, chan: &Chan<T>) {
+        if self.registered {
+            // Pinned: we are being dropped, so `self` stays put until the end.
+            self.withdraw(chan);
+        }
+        // A value received by this case but never returned goes back.
+        if let Some(Some(v)) = self.out.take() {
+            let w = chan.lock().redeliver(v);
+            wake(w);
+        }
+    }
 }
 
 impl<T> SelectCase for RecvCase<'_, T> {
@@ -134,32 +173,6 @@ impl<T> SelectCase for RecvCase<'_, T> {
     }
 }
 
-impl<T> RecvCase<'_, T> {
-    /// `unregister` of a registered case: kept out of line, so that dropping the
-    /// usual case (never registered, or already withdrawn) is a flag test.
-    #[inline(never)]
-    fn withdraw(&mut self, chan: &Chan<T>) {
-        let mut st = chan.lock();
-        // SAFETY: lock held.
-        if unsafe { self.waiter.is_queued() } {
-            // SAFETY: queued on this channel's recvq.
-            unsafe { st.recvq.remove(&self.waiter) };
-        }
-        drop(st);
-        // Under the lock we saw the final status if a peer completed us; a
-        // waiter unlinked as stale is still WAITING and holds nothing.
-        match self.waiter.status() {
-            // SAFETY: final: ours.
-            DONE => self.out = Some(unsafe { self.waiter.take_slot() }),
-            CLOSED => self.out = Some(None),
-            _ => {}
-        }
-        self.registered = false;
-        // SAFETY: unqueued and final or stale: ours.
-        unsafe { self.waiter.reset() };
-    }
-}
-
 impl<T> TakeOutput for RecvCase<'_, T> {
     type Output = Option<T>;
 
@@ -178,23 +191,6 @@ impl<T> Drop for RecvCase<'_, T> {
             if self.registered || matches!(self.out, Some(Some(_))) {
                 self.drop_slow(chan);
             }
-        }
-    }
-}
-
-impl<T> RecvCase<'_, T> {
-    /// Drop of a case still registered or holding a value nobody took.
-    #[cold]
-    #[inline(never)]
-    fn drop_slow(&mut self, chan: &Chan<T>) {
-        if self.registered {
-            // Pinned: we are being dropped, so `self` stays put until the end.
-            self.withdraw(chan);
-        }
-        // A value received by this case but never returned goes back.
-        if let Some(Some(v)) = self.out.take() {
-            let w = chan.lock().redeliver(v);
-            wake(w);
         }
     }
 }
@@ -247,6 +243,29 @@ impl<'a, T> SendCase<'a, T> {
                 (false, None)
             }
         }
+    }
+
+    /// `unregister` of a registered case, out of line (see `RecvCase::withdraw`).
+    #[inline(never)]
+    fn withdraw(&mut self, chan: &Chan<T>) {
+        let mut st = chan.lock();
+        // SAFETY: lock held.
+        if unsafe { self.waiter.is_queued() } {
+            // SAFETY: queued on this channel's sendq.
+            unsafe { st.sendq.remove(&self.waiter) };
+        }
+        // SAFETY: lock held (and the waiter is unqueued now).
+        let slot = unsafe { self.waiter.take_slot() };
+        drop(st);
+        match self.waiter.status() {
+            DONE => self.out = Some(Ok(())),
+            CLOSED => self.out = Some(Err(SendError(slot.expect("failed sender keeps its value")))),
+            WAITING => self.value = slot,
+            _ => unreachable!(),
+        }
+        self.registered = false;
+        // SAFETY: unqueued: ours.
+        unsafe { self.waiter.reset() };
     }
 }
 
@@ -312,31 +331,6 @@ impl<T> SelectCase for SendCase<'_, T> {
         if let (true, Some(chan)) = (this.registered, this.chan) {
             this.withdraw(chan);
         }
-    }
-}
-
-impl<T> SendCase<'_, T> {
-    /// `unregister` of a registered case, out of line (see `RecvCase::withdraw`).
-    #[inline(never)]
-    fn withdraw(&mut self, chan: &Chan<T>) {
-        let mut st = chan.lock();
-        // SAFETY: lock held.
-        if unsafe { self.waiter.is_queued() } {
-            // SAFETY: queued on this channel's sendq.
-            unsafe { st.sendq.remove(&self.waiter) };
-        }
-        // SAFETY: lock held (and the waiter is unqueued now).
-        let slot = unsafe { self.waiter.take_slot() };
-        drop(st);
-        match self.waiter.status() {
-            DONE => self.out = Some(Ok(())),
-            CLOSED => self.out = Some(Err(SendError(slot.expect("failed sender keeps its value")))),
-            WAITING => self.value = slot,
-            _ => unreachable!(),
-        }
-        self.registered = false;
-        // SAFETY: unqueued: ours.
-        unsafe { self.waiter.reset() };
     }
 }
 
