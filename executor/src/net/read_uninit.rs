@@ -20,7 +20,7 @@ use crate::io::{Direction, PollEvented};
 /// `sock_read_iter` into `sock_recvmsg`) took about 4 % of the server's samples and
 /// `recv`'s (`fdget`, `__sys_recvfrom`) about 2 %. std's `TcpStream::read` and tokio
 /// make the same call.
-fn read(fd: &impl AsRawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+fn recv(fd: &impl AsRawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
     // SAFETY: [1] `buf` is valid for writes of `buf.len()` bytes for the call, and
     // `MaybeUninit<u8>` has `u8`'s layout; [2] recv(2) only writes to it; [3] the
     // descriptor is open: `fd` borrows the socket that owns it.
@@ -38,7 +38,7 @@ fn poll<E: mio::event::Source + AsRawFd>(
     buf: &mut [MaybeUninit<u8>],
 ) -> Poll<io::Result<usize>> {
     let len = buf.len();
-    io.poll_stream_io(cx, Direction::Read, len, |s| read(s, &mut *buf))
+    io.poll_stream_io(cx, Direction::Read, len, |s| recv(s, &mut *buf))
 }
 
 /// A stream that reads into uninitialized memory; `Ready(Ok(n))` means the first
