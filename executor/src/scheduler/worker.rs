@@ -165,8 +165,8 @@ impl WorkerCtx {
                 // moved it to the other core, away from the channel's cache lines,
                 // and the three tasks then kept crossing between the workers. A
                 // second queued task, a spawn or a yield still wakes a sleeper.
-                // (select2 at capacity 1 on two workers: 2.06 -> 1.41 ms for
-                // 10,000 messages; benches/README.md.)
+                // (select2 at capacity 1 on two workers: medians 1.82 -> 1.28 ms for
+                // 10,000 messages over six rounds; benches/README.md.)
                 return;
             }
             // Work others could steal: wake a sleeper if nobody searches (a fence and
