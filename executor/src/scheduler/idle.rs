@@ -7,7 +7,9 @@
 //! - At most half the workers search at once (`transition_worker_to_searching`).
 //! - New work wakes a sleeper only when nobody is searching: a searcher will find it.
 //!   The last searcher to stop searching (by finding work, or by parking) re-checks
-//!   for pending work and wakes another worker, so no work is stranded.
+//!   for pending work and wakes another worker, so no work is stranded. One
+//!   exception, by choice: a woken task alone in its worker's queue wakes no one, and
+//!   that worker runs it after its current task (`worker.rs`, `schedule_local`).
 //! - All updates to `state` are `SeqCst`, and so is the fence a notifier runs after
 //!   publishing work: the notifier's "push; fence; load state" and the parker's
 //!   "update state; check queues" cannot both miss each other.
