@@ -56,59 +56,52 @@ async fn wake_all_then_hold(
     ran.load(Ordering::SeqCst)
 }
 
-fn two_workers() -> gorun::Runtime {
-    gorun::Runtime::builder()
+/// On a fresh two-worker runtime: starts `tasks` waiting tasks, wakes them all from
+/// one task that then holds its worker until `want` of them ran or `patience` ends.
+/// Returns how many ran while the worker was held, and how many ran in all once it
+/// was free (waiting up to 10 s for every one).
+fn wake_from_a_held_worker(tasks: usize, want: usize, patience: Duration) -> (usize, usize) {
+    let rt = gorun::Runtime::builder()
         .procs(2)
         .watchdog(None) // the waking task holds its worker on purpose
         .build()
-        .unwrap()
+        .unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    let during = rt.run(async move {
+        let txs = waiting_tasks(tasks, &r).await;
+        wake_all_then_hold(txs, &r, want, patience).await
+    });
+    let t = Instant::now();
+    while ran.load(Ordering::SeqCst) < tasks && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    (during, ran.load(Ordering::SeqCst))
 }
 
 #[test]
 fn two_woken_tasks_behind_a_busy_worker_are_stolen() {
     for round in 0..5 {
-        let rt = two_workers();
-        let ran = Arc::new(AtomicUsize::new(0));
-        let r = ran.clone();
-        let during = rt.run(async move {
-            let txs = waiting_tasks(3, &r).await;
-            // Three wakes: the last takes runnext, the first two wait in the queue,
-            // where the other worker must come and take them.
-            wake_all_then_hold(txs, &r, 2, Duration::from_secs(10)).await
-        });
+        // Three wakes: the last takes runnext, the first two wait in the queue, where
+        // the other worker must come and take them.
+        let (during, all) = wake_from_a_held_worker(3, 2, Duration::from_secs(10));
         assert!(
             during >= 2,
             "round {round}: only {during} of the 2 queued woken tasks ran in 10 s while \
              their worker was held and the other one slept"
         );
-        // And the one in runnext runs once the worker is free.
-        let t = Instant::now();
-        while ran.load(Ordering::SeqCst) < 3 && t.elapsed() < Duration::from_secs(10) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        assert_eq!(ran.load(Ordering::SeqCst), 3, "round {round}");
+        assert_eq!(
+            all, 3,
+            "round {round}: the one in runnext runs once the worker is free"
+        );
     }
 }
 
 #[test]
 fn one_woken_task_stays_with_its_worker_and_runs_after_it() {
-    let rt = two_workers();
-    let ran = Arc::new(AtomicUsize::new(0));
-    let r = ran.clone();
-    let during = rt.run(async move {
-        let txs = waiting_tasks(2, &r).await;
-        // Two wakes: the second takes runnext, the first waits alone in the queue
-        // for this worker; the sleeping worker is not woken for it.
-        wake_all_then_hold(txs, &r, 1, Duration::from_millis(200)).await
-    });
+    // Two wakes: the second takes runnext, the first waits alone in the queue for this
+    // worker; the sleeping worker is not woken for it.
+    let (during, all) = wake_from_a_held_worker(2, 1, Duration::from_millis(200));
     assert_eq!(during, 0, "a lone woken task was moved to the other worker");
-    let t = Instant::now();
-    while ran.load(Ordering::SeqCst) < 2 && t.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    assert_eq!(
-        ran.load(Ordering::SeqCst),
-        2,
-        "both ran once the worker was free"
-    );
+    assert_eq!(all, 2, "both ran once the worker was free");
 }
