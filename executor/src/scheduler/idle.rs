@@ -7,9 +7,7 @@
 //! - At most half the workers search at once (`transition_worker_to_searching`).
 //! - New work wakes a sleeper only when nobody is searching: a searcher will find it.
 //!   The last searcher to stop searching (by finding work, or by parking) re-checks
-//!   for pending work and wakes another worker, so no work is stranded. One
-//!   exception, by choice: a woken task alone in its worker's queue wakes no one, and
-//!   that worker runs it after its current task (`worker.rs`, `schedule_local`).
+//!   for pending work and wakes another worker, so no work is stranded.
 //! - All updates to `state` are `SeqCst`, and so is the fence a notifier runs after
 //!   publishing work: the notifier's "push; fence; load state" and the parker's
 //!   "update state; check queues" cannot both miss each other.
@@ -230,19 +228,13 @@ mod loom_models {
             fence(SeqCst);
             self.back.load(SeqCst) <= f
         }
-
-        /// As `crossbeam_deque::Worker::len`, which the owner reads after a push.
-        fn len(&self) -> usize {
-            let f = self.front.load(SeqCst);
-            self.back.load(SeqCst).saturating_sub(f)
-        }
     }
 
     /// Worker 1 steals the last task of worker 0's queue, finds it empty and parks
-    /// (re-checking as the last searcher), while worker 0 pushes `pushes` more tasks,
-    /// each under the rule `rule_notify`. Returns how many tasks end up queued behind
-    /// a sleeping worker 1 (0 if it is awake).
-    fn stranded_by(pushes: usize, rule_notify: fn(&Idle, &Queue, push: &dyn Fn())) -> usize {
+    /// (re-checking as the last searcher), while worker 0 pushes one more task under
+    /// the rule `rule_notify`. Returns whether the pushed task ends up queued behind
+    /// a sleeping worker 1.
+    fn strands(rule_notify: fn(&Idle, &Queue, push: &dyn Fn())) -> bool {
         let idle = Arc::new(Idle::new(2));
         let q = Arc::new(Queue {
             front: loom::sync::atomic::AtomicUsize::new(0),
@@ -266,26 +258,15 @@ mod loom_models {
                 }
             }
         });
-        for _ in 0..pushes {
-            rule_notify(&idle, &q, &|| {
-                let b = q.back.load(SeqCst);
-                q.back.store(b + 1, std::sync::atomic::Ordering::Release);
-            });
-        }
+        rule_notify(&idle, &q, &|| {
+            let b = q.back.load(SeqCst);
+            q.back.store(b + 1, std::sync::atomic::Ordering::Release);
+        });
         thief.join().unwrap();
-        if idle.is_parked(1) {
-            q.len()
-        } else {
-            0
-        }
+        !q.is_empty() && idle.is_parked(1)
     }
 
-    fn strands(rule_notify: fn(&Idle, &Queue, push: &dyn Fn())) -> bool {
-        stranded_by(1, rule_notify) > 0
-    }
-
-    /// `schedule_local`'s rule for spawns and yields: every push is followed by
-    /// `notify_parked`.
+    /// `schedule_local`'s rule: every push is followed by `notify_parked`.
     #[test]
     fn push_after_the_queue_was_drained_wakes_the_thief() {
         loom::model(|| {
@@ -312,34 +293,6 @@ mod loom_models {
                 }
             });
             assert!(!stranded, "stranded");
-        });
-    }
-
-    /// `schedule_local`'s rule for a woken task pushed out of `runnext`: notify only
-    /// if the queue then holds more than that task.
-    fn wake_rule(idle: &Idle, q: &Queue, push: &dyn Fn()) {
-        push();
-        if q.len() > 1 {
-            idle.worker_to_notify();
-        }
-    }
-
-    /// Under the wake rule one woken task may stay behind a sleeping thief (its
-    /// worker runs it after the current task, by design), never two.
-    #[test]
-    fn a_woken_task_alone_may_stay_two_never() {
-        loom::model(|| {
-            assert!(stranded_by(2, wake_rule) <= 1, "two woken tasks stranded");
-        });
-    }
-
-    /// The single-push case of the wake rule does strand one task: the model sees the
-    /// trade the rule makes.
-    #[test]
-    #[should_panic(expected = "one stranded")]
-    fn a_woken_task_alone_can_stay() {
-        loom::model(|| {
-            assert_eq!(stranded_by(1, wake_rule), 0, "one stranded");
         });
     }
 }

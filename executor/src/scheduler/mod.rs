@@ -68,11 +68,11 @@ pub(crate) struct Metrics {
 
 impl Schedule for Arc<Shared> {
     fn schedule(&self, task: Notified) {
-        worker::schedule(self, task, worker::Cause::Wake);
+        worker::schedule(self, task, false);
     }
 
     fn yield_now(&self, task: Notified) {
-        worker::schedule(self, task, worker::Cause::Yield);
+        worker::schedule(self, task, true);
     }
 
     unsafe fn release(&self, ptr: NonNull<Header>) -> bool {
@@ -136,7 +136,7 @@ impl Shared {
     {
         let (task, notified, raw) = new_task(future, self.clone(), location);
         match self.owned.bind(task) {
-            Ok(()) => worker::schedule(self, notified, worker::Cause::Spawn),
+            Ok(()) => worker::schedule(self, notified, false),
             Err(task) => {
                 // The runtime is shutting down: the task never runs.
                 drop(notified);

@@ -11,11 +11,6 @@
 //!    worker's condvar. What the driver turn wakes lands in the local queue; the
 //!    worker leaves its park to run it and wakes one other worker if there is more.
 //!
-//! A task spawned or woken by a running task takes `runnext` (Go's `runqput(next)`)
-//! and the one it displaces joins the queue. A spawn, a yield or a second queued
-//! task wakes a sleeping worker to steal; one woken task alone in the queue stays
-//! with its worker (see `schedule_local`).
-//!
 //! A worker out of tasks does not first poll the driver without blocking (as Go's
 //! `findrunnable` does before stealing): its park is a driver turn that returns at
 //! once when events are ready. Measured with hyper's hello under `wrk -t2` on two
@@ -70,28 +65,17 @@ fn with_worker<R>(f: impl FnOnce(Option<&WorkerCtx>) -> R) -> R {
 /// Queues a woken, spawned or yielding task: locally when called on one of this
 /// runtime's workers (while it is parked: its driver turn's wakes, see `parked`), else
 /// through the injector.
-pub(crate) fn schedule(shared: &Arc<Shared>, task: Notified, cause: Cause) {
+pub(crate) fn schedule(shared: &Arc<Shared>, task: Notified, is_yield: bool) {
     with_worker(|w| match w {
         Some(w) if Arc::ptr_eq(&w.shared, shared) => {
             if w.parked.get() {
                 w.local.push(task); // see `parked`
             } else {
-                w.schedule_local(task, cause)
+                w.schedule_local(task, is_yield)
             }
         }
         _ => shared.schedule_remote(task),
     })
-}
-
-/// Why a task is being queued (see `schedule_local`).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Cause {
-    /// A waker fired: the task waited for something (a channel, a timer, I/O).
-    Wake,
-    /// The task was just spawned.
-    Spawn,
-    /// The task yielded (`yield_now`, or its cooperative budget ran out).
-    Yield,
 }
 
 /// The body of a worker thread.
@@ -148,27 +132,14 @@ impl WorkerCtx {
         }
     }
 
-    fn schedule_local(&self, task: Notified, cause: Cause) {
-        let to_queue = if cause == Cause::Yield {
+    fn schedule_local(&self, task: Notified, is_yield: bool) {
+        let to_queue = if is_yield {
             Some(task)
         } else {
             self.runnext.replace(Some(task))
         };
         if let Some(t) = to_queue {
             self.local.push(t);
-            if cause == Cause::Wake && self.local.len() <= 1 {
-                // A woken task pushed out of `runnext` into an otherwise empty queue
-                // stays with this worker, which runs it after the current task and
-                // the new `runnext` (a bounded wait: `MAX_RUNNEXT`). This is the
-                // channel hand-off: a receiver that wakes both of its senders in
-                // one poll and then blocks. Waking a sleeper for the first sender
-                // moved it to the other core, away from the channel's cache lines,
-                // and the three tasks then kept crossing between the workers. A
-                // second queued task, a spawn or a yield still wakes a sleeper.
-                // (select2 at capacity 1 on two workers: medians 1.82 -> 1.28 ms for
-                // 10,000 messages over six rounds; benches/README.md.)
-                return;
-            }
             // Work others could steal: wake a sleeper if nobody searches (a fence and
             // a load when nobody needs waking; tokio pays the same). After every push,
             // not only one into an empty queue checked before pushing: a thief that
