@@ -5,8 +5,8 @@
 //! yield. Every such wake goes through `runnext` and the task it displaces is pushed
 //! to the local queue, whose push must wake a sleeping worker to steal it. A rule
 //! that kept a lone displaced task on its worker (tried on 2026-12-03, for a faster
-//! channel hand-off) ran this whole pipeline on one worker while the other slept:
-//! 230 ms instead of 130.
+//! channel hand-off) ran this pipeline on one worker while the other slept (with
+//! 20,000 items: 230 ms instead of 130).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
