@@ -5,7 +5,8 @@
 //! - `state` packs the number of searching workers (low 16 bits) and of unparked
 //!   workers (the rest). A worker in `sleepers` is not counted as unparked.
 //! - At most half the workers search at once (`transition_worker_to_searching`).
-//! - New work wakes a sleeper only when nobody is searching: a searcher will find it.
+//! - New work wakes a sleeper only when nobody is searching: a searcher will find it
+//!   (at its next look, after a nap at most: `worker.rs`).
 //!   The last searcher to stop searching (by finding work, or by parking) re-checks
 //!   for pending work and wakes another worker, so no work is stranded.
 //! - All updates to `state` are `SeqCst`, and so is the fence a notifier runs after
@@ -115,6 +116,12 @@ impl Idle {
         self.sleepers().contains(&worker)
     }
 
+    /// Whether some worker runs tasks: is neither asleep nor searching.
+    pub(crate) fn any_running(&self) -> bool {
+        let s = self.state.load(SeqCst);
+        unparked(s) > searching(s)
+    }
+
     /// Whether every worker sleeps (used for the paused clock's auto-advance).
     pub(crate) fn all_parked(&self) -> bool {
         unparked(self.state.load(SeqCst)) == 0
@@ -155,6 +162,18 @@ mod tests {
         assert_eq!(idle.worker_to_notify(), Some(1));
         assert_eq!(idle.num_searching(), 1, "the woken worker searches");
         assert!(!idle.is_parked(1));
+    }
+
+    #[test]
+    fn running_means_unparked_and_not_searching() {
+        let idle = Idle::new(2);
+        assert!(idle.any_running());
+        assert!(!idle.transition_worker_to_parked(1, false));
+        assert!(idle.any_running(), "worker 0 runs");
+        assert!(idle.transition_worker_to_searching());
+        assert!(!idle.any_running(), "worker 0 searches");
+        assert!(idle.transition_worker_from_searching());
+        assert!(idle.any_running());
     }
 
     #[test]
