@@ -248,12 +248,12 @@ impl WorkerCtx {
     /// wake nobody: no futex or reactor wake-up per hand-off; the napper takes the
     /// task when it looks again. Parking at once instead, every displaced hand-off
     /// woke it, through an eventfd write that took an eighth of the CPU samples of
-    /// `select2` on two workers. With the naps that loop ran 25–35 % faster with
-    /// 40 % less CPU time and a fifth of the context switches. The cost is up to a
-    /// nap's delay before the napper joins in: a CPU-heavy capacity-1 pipeline got
-    /// slower, to Go 1.19's time (figures in benches/README.md, "Session of
-    /// 2026-12-03, third"). Precise naps (a 1 µs timer slack) cost CPU: hyper's hello
-    /// lost 7–10 % req/s with them, and stayed within noise without.
+    /// `select2` on two workers. With the naps that loop ran 20–40 % faster on 40 %
+    /// less CPU time, with an eighth to a third of the context switches. The cost
+    /// is up to a nap's delay before the napper joins in: a CPU-heavy capacity-1
+    /// pipeline got slower, to Go 1.19's time (benches/README.md, "Session of
+    /// 2026-12-03, third"). hyper's hello stayed within noise; with precise naps
+    /// (a 1 µs timer slack) it lost 7–10 % req/s to their context switches.
     fn nap(&self) -> bool {
         let naps = self.naps.get();
         if naps >= MAX_NAPS || !self.is_searching.get() || !self.shared.idle.any_running() {
