@@ -7,15 +7,16 @@
 //! 3. the local queue, then a batch from the injector;
 //! 4. as a searcher (at most half the workers at once), half of a random victim's
 //!    queue, then the injector;
-//! 5. nap: a searcher that found nothing while another worker runs tasks sleeps
-//!    briefly, still searching, and looks again (see `nap`);
+//! 5. nap: a searcher that found nothing while another worker runs tasks polls the
+//!    driver without blocking and, if that fired nothing, sleeps briefly, still
+//!    searching; then it looks again (see `nap`);
 //! 6. park: on the driver with the next timer's timeout if it is free, else on the
 //!    worker's condvar. What the driver turn wakes lands in the local queue; the
 //!    worker leaves its park to run it and wakes one other worker if there is more.
 //!
-//! A worker out of tasks does not first poll the driver without blocking (as Go's
-//! `findrunnable` does before stealing): its park is a driver turn that returns at
-//! once when events are ready. Measured with hyper's hello under `wrk -t2` on two
+//! A worker out of tasks does not poll the driver without blocking before it steals
+//! (as Go's `findrunnable` does), only before a nap: its park is a driver turn that
+//! returns at once when events are ready. Measured with hyper's hello under `wrk -t2` on two
 //! cores, five or six alternating runs each: without that poll the p99 latency fell
 //! from 4.11–4.31 to 3.32–3.38 ms at `-c 50` and from 15.0 to 12.9 ms at `-c 500`,
 //! at the same req/s and CPU per request within noise (benches/README.md).
@@ -239,9 +240,10 @@ impl WorkerCtx {
         }
     }
 
-    /// Sleeps [`NAP`] instead of parking, if this worker searches, has napped fewer
-    /// than [`MAX_NAPS`] times in a row, and another worker runs tasks (Go's spinning
-    /// M sleeps the same way before it steals a running P's `runnext`). Returns
+    /// Naps instead of parking, if this worker searches, has napped fewer than
+    /// [`MAX_NAPS`] times in a row, and another worker runs tasks: polls the driver
+    /// without blocking and, if that fired nothing, sleeps [`NAP`] (Go's spinning M
+    /// sleeps the same way before it steals a running P's `runnext`). Returns
     /// whether it napped; the caller then looks for work again.
     ///
     /// A napping worker still counts as searching, so the running worker's pushes
@@ -254,16 +256,23 @@ impl WorkerCtx {
     /// pipeline got slower, to Go 1.19's time (benches/README.md, "Session of
     /// 2026-12-03, third"). hyper's hello stayed within noise; with precise naps
     /// (a 1 µs timer slack) it lost 7–10 % req/s to their context switches.
+    ///
+    /// The poll comes before the sleep, not after it: a napper then sleeps only when
+    /// no I/O is ready. Under `wrk -c 50` against hyper's hello, polling after the
+    /// sleep, the server made 35–40 voluntary context switches per 1,000 requests
+    /// (tokio 11–25); polling first, 18–23, and req/s rose 5–9 % (alternating runs,
+    /// benches/README.md).
     fn nap(&self) -> bool {
         let naps = self.naps.get();
         if naps >= MAX_NAPS || !self.is_searching.get() || !self.shared.idle.any_running() {
             return false;
         }
         self.naps.set(naps + 1);
-        std::thread::sleep(NAP);
-        // Go's `netpoll(0)` in `findrunnable`: I/O and timers do not wait for a napper
-        // to park in the driver.
-        self.shared.driver.poll_nonblocking();
+        // Go's `netpoll(0)` in `findrunnable`: ready I/O and due timers are work, so
+        // the napper sleeps only when they fired nothing.
+        if self.shared.driver.poll_nonblocking() == 0 {
+            std::thread::sleep(NAP);
+        }
         true
     }
 
