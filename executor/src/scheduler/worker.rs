@@ -260,8 +260,8 @@ impl WorkerCtx {
     /// The poll comes before the sleep, not after it: a napper then sleeps only when
     /// no I/O is ready. Under `wrk -c 50` against hyper's hello, polling after the
     /// sleep, the server made 35–40 voluntary context switches per 1,000 requests
-    /// (tokio 11–25); polling first, 18–23, and req/s rose 5–9 % (alternating runs,
-    /// benches/README.md).
+    /// (tokio 11–25); polling first, 18–23, and req/s rose 5–10 % (4 % at `-c 500`;
+    /// alternating runs, benches/README.md).
     fn nap(&self) -> bool {
         let naps = self.naps.get();
         if naps >= MAX_NAPS || !self.is_searching.get() || !self.shared.idle.any_running() {
