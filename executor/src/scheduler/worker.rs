@@ -16,10 +16,11 @@
 //!
 //! A worker out of tasks does not poll the driver without blocking before it steals
 //! (as Go's `findrunnable` does), only before a nap: its park is a driver turn that
-//! returns at once when events are ready. Measured with hyper's hello under `wrk -t2` on two
-//! cores, five or six alternating runs each: without that poll the p99 latency fell
-//! from 4.11–4.31 to 3.32–3.38 ms at `-c 50` and from 15.0 to 12.9 ms at `-c 500`,
-//! at the same req/s and CPU per request within noise (benches/README.md).
+//! returns at once when events are ready. Measured with hyper's hello under `wrk -t2`
+//! on two cores, five or six alternating runs each: without that poll the p99
+//! latency fell from 4.11–4.31 to 3.32–3.38 ms at `-c 50` and from 15.0 to 12.9 ms
+//! at `-c 500`, at the same req/s and CPU per request within noise
+//! (benches/README.md).
 
 use std::cell::Cell;
 use std::ptr;
