@@ -160,6 +160,35 @@ pub async fn consume_budget() {
     Consume(false).await
 }
 
+/// Wakes `waker`, catching a panic in it: the payload comes back as the error
+/// instead of unwinding into the caller. A runtime's drivers (the timer wheel, the
+/// reactor, a task's completion) wake through this, so a user's waker that panics
+/// is reported like a task's panic and cannot take a worker, or a lock the driver
+/// holds, down with it.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::task::{Wake, Waker};
+///
+/// struct Bad;
+/// impl Wake for Bad {
+///     fn wake(self: Arc<Self>) {
+///         panic!("bad waker");
+///     }
+/// }
+/// # std::panic::set_hook(Box::new(|_| {})); // keep the test's output clean
+/// let err = gorun_coop::wake_catching(Waker::from(Arc::new(Bad))).unwrap_err();
+/// assert_eq!(err.downcast_ref::<&str>(), Some(&"bad waker"));
+/// ```
+pub fn wake_catching(waker: std::task::Waker) -> Result<(), Box<dyn std::any::Any + Send>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()))
+}
+
+/// As [`wake_catching`], for a waker the caller keeps.
+pub fn wake_by_ref_catching(waker: &std::task::Waker) -> Result<(), Box<dyn std::any::Any + Send>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake_by_ref()))
+}
+
 /// Returns `Pending` once, having woken its task: on gorun the task goes to the back of
 /// its run queue (Go's `runtime.Gosched`; `gorun::yield_now` is this). Lives here so
 /// the timer crate can yield without depending on the executor.
