@@ -113,6 +113,7 @@ impl<T> SelectCase for RecvCase<'_, T> {
     fn try_fire(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> bool {
         let this = self.project();
         let Some(chan) = this.chan else { return false };
+        chan.before_recv();
         let mut st = chan.lock();
         let (fired, w) = this.fire(&mut st, chan.cap());
         drop(st);
@@ -130,6 +131,8 @@ impl<T> SelectCase for RecvCase<'_, T> {
         let Some(chan) = this.chan else {
             return Register::Parked;
         };
+        // No `before_recv` here: the try pass just called it, and a timer that
+        // became due since fires into the waiter parked below (`after_park_recv`).
         let mut st = chan.lock();
         match st.recv_readiness(flag) {
             Readiness::Peer => Register::Retry,
@@ -153,6 +156,8 @@ impl<T> SelectCase for RecvCase<'_, T> {
                     st.park(&this.waiter, false);
                 }
                 this.registered = true;
+                drop(st);
+                chan.after_park_recv();
                 Register::Parked
             }
         }
@@ -273,6 +278,7 @@ impl<T> SelectCase for SendCase<'_, T> {
     fn try_fire(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> bool {
         let this = self.project();
         let Some(chan) = this.chan else { return false };
+        chan.before_recv();
         let mut st = chan.lock();
         let (fired, w) = this.fire(&mut st, chan.cap());
         drop(st);

@@ -28,6 +28,7 @@ use std::collections::VecDeque;
 use std::task::Waker;
 
 use crate::loom::{self, AtomicUsize, Mutex, MutexGuard};
+use crate::timer_hook::TimerHook;
 use crate::waiter::{WaitQueue, Waiter, CLOSED};
 
 /// The shared channel object behind every `Sender` and `Receiver`.
@@ -38,6 +39,8 @@ pub(crate) struct Chan<T> {
     pub(crate) senders: AtomicUsize,
     /// Live `Receiver`s; the last one to go fails every send.
     pub(crate) receivers: AtomicUsize,
+    /// The timer that owns the send side (Go 1.23's `hchan.timer`; `timer_hook.rs`).
+    timer: Option<std::sync::Arc<dyn TimerHook>>,
 }
 
 /// The locked part of the channel.
@@ -98,6 +101,35 @@ impl<T> Chan<T> {
             cap,
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
+            timer: None,
+        }
+    }
+
+    /// A channel whose send side belongs to `timer`; the `senders` count stays at
+    /// one, so it closes only when the timer closes it.
+    #[cfg(not(loom))]
+    pub(crate) fn with_timer(cap: usize, timer: std::sync::Arc<dyn TimerHook>) -> Self {
+        Chan {
+            timer: Some(timer),
+            ..Chan::new(cap)
+        }
+    }
+
+    /// Tells the channel's timer, if any, that a receive is about to look.
+    /// Call without the lock.
+    #[inline]
+    pub(crate) fn before_recv(&self) {
+        if let Some(t) = &self.timer {
+            t.before_recv();
+        }
+    }
+
+    /// Tells the channel's timer, if any, that a receiver parked. Call without the
+    /// lock, after parking.
+    #[inline]
+    pub(crate) fn after_park_recv(&self) {
+        if let Some(t) = &self.timer {
+            t.parked();
         }
     }
 
@@ -140,6 +172,9 @@ impl<T> Chan<T> {
         };
         wakers.into_iter().for_each(Waker::wake);
         drop(drained);
+        if let Some(t) = &self.timer {
+            t.receivers_gone();
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -261,6 +296,13 @@ impl<T> State<T> {
         }
     }
 
+    /// Whether a live receiver is parked (unlinking stale ones met on the way): no
+    /// select is "own" here, so plain receivers count.
+    #[cfg(not(loom))]
+    pub(crate) fn has_parked_receiver(&mut self) -> bool {
+        self.has_live_peer(false, std::ptr::null())
+    }
+
     fn has_live_peer(&mut self, senders: bool, own: *const AtomicUsize) -> bool {
         let q = if senders {
             &mut self.sendq
@@ -274,7 +316,7 @@ impl<T> State<T> {
             // SAFETY: `w` is queued in `q`.
             cur = unsafe { q.next(w) };
             // SAFETY: lock held.
-            if unsafe { w.select_flag() } == own {
+            if !own.is_null() && unsafe { w.select_flag() } == own {
                 continue;
             }
             // SAFETY: lock held.

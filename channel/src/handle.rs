@@ -220,6 +220,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.chan.before_recv();
         let mut st = self.chan.lock();
         match st.try_recv(self.chan.cap()) {
             TryRecv::Got(v, w) => {

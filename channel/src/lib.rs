@@ -59,6 +59,7 @@ mod loom;
 mod op;
 mod select;
 mod stream;
+mod timer_hook;
 mod waiter;
 
 #[cfg(not(loom))]
@@ -81,4 +82,7 @@ pub mod __private {
     pub use crate::builder::SelectArray;
     pub use crate::case::{FutureCase, RecvCase, SendCase};
     pub use crate::select::{Register, SelectCase, SelectState, TakeOutput};
+    pub use crate::timer_hook::TimerHook;
+    #[cfg(not(loom))]
+    pub use crate::timer_hook::{timer_chan, TimerSender};
 }

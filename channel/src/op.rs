@@ -65,6 +65,8 @@ impl<T> RecvOp<T> {
             if let Some(done) = finished_recv(w, registered) {
                 return Poll::Ready(done);
             }
+        } else {
+            chan.before_recv();
         }
         let mut st = chan.lock();
         if *registered {
@@ -95,6 +97,8 @@ impl<T> RecvOp<T> {
                     st.park(w, false);
                 }
                 *registered = true;
+                drop(st);
+                chan.after_park_recv();
                 gorun_coop::set_wait_reason(gorun_coop::WaitReason::ChanRecv);
                 Poll::Pending
             }
