@@ -5,6 +5,9 @@
 //!   sit inside task futures); and the same one timer at a time (`sequential`). Pure
 //!   timer cost, on one thread.
 //! - `timeout_ready`: `timeout(1 s, ready)` polled once: the cost of the wrapper.
+//! - `zero_timer_1m`: Go's `TestZeroTimer`: 1,000,000 rounds of a zero-duration
+//!   `Timer` and a receive from its channel, in one task (tokio: `sleep(ZERO).await`,
+//!   its nearest equivalent).
 //! - `sleep_100k_10ms`: 100,000 tasks each sleep 10 ms; wait for all (seed workload).
 //! - `sleep_1m_1s` (not criterion): 1,000,000 tasks each sleep 1 s, each runtime in
 //!   its own child process, reporting wall time and peak RSS (`VmHWM`).
@@ -29,6 +32,7 @@ use common::*;
 const N_ARM: usize = 1_000_000;
 const N_SLEEP_10MS: usize = 100_000;
 const N_SLEEP_1S: usize = 1_000_000;
+const N_ZERO: usize = 1_000_000;
 
 /// Durations spread over the wheel's low levels, as real timeouts are.
 fn dur(i: usize) -> Duration {
@@ -139,6 +143,38 @@ fn timeout_ready(c: &mut Criterion) {
                 std::future::ready(black_box(1u32))
             ));
             poll_once(t);
+        })
+    });
+    g.finish();
+}
+
+fn zero_timer(c: &mut Criterion) {
+    let mut g = c.benchmark_group("zero_timer_1m");
+    g.sample_size(10);
+    let rt = gorun_rt();
+    g.bench_function("gorun", |b| {
+        b.iter(|| {
+            rt.run(async {
+                for _ in 0..N_ZERO {
+                    let t = gorun::time::Timer::new(Duration::ZERO);
+                    black_box(t.c().recv().await.unwrap());
+                }
+            })
+        })
+    });
+    drop(rt);
+    let rt = tokio_rt();
+    g.bench_function("tokio", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                tokio::spawn(async {
+                    for _ in 0..N_ZERO {
+                        tokio::time::sleep(Duration::ZERO).await;
+                    }
+                })
+                .await
+                .unwrap()
+            })
         })
     });
     g.finish();
@@ -257,7 +293,7 @@ fn sleep_1m_1s() {
     }
 }
 
-criterion_group!(benches, arm_cancel, timeout_ready, sleep_100k);
+criterion_group!(benches, arm_cancel, timeout_ready, zero_timer, sleep_100k);
 
 fn main() {
     if let Ok(which) = std::env::var("GORUN_TIMER_BENCH_CHILD") {

@@ -31,10 +31,12 @@
 //! ```
 
 pub use gorun_timer::{
-    advance, after, after_func, interval, interval_at, pause, resume, sleep, sleep_until, tick,
-    timeout, timeout_at, AfterFunc, Elapsed, Instant, Interval, MissedTickBehavior, Sleep, Ticker,
-    Timeout, Timer,
+    advance, after_func, interval, interval_at, pause, resume, sleep, sleep_until, timeout,
+    timeout_at, AfterFunc, Elapsed, Instant, Interval, MissedTickBehavior, Sleep, Timeout,
 };
+// Timer channels are left out of loom builds (see gorun-timer's `chan_timer`).
+#[cfg(not(loom))]
+pub use gorun_timer::{after, tick, Ticker, Timer};
 
 /// The timer driver, for executors; gorun's runtime creates and drives one.
 #[doc(hidden)]

@@ -13,6 +13,7 @@ const (
 	numArm       = 1_000_000
 	numSleep10ms = 100_000
 	numSleep1s   = 1_000_000
+	numZero      = 1_000_000
 )
 
 func dur(i int) time.Duration {
@@ -37,6 +38,16 @@ func BenchmarkTimerArmCancelSequential(b *testing.B) {
 	for n := 0; n < b.N; n++ {
 		for i := 0; i < numArm; i++ {
 			time.NewTimer(dur(i)).Stop()
+		}
+	}
+}
+
+// Go's TestZeroTimer as a benchmark: a zero-duration timer and a receive, 1M times.
+func BenchmarkTimerZero1M(b *testing.B) {
+	for n := 0; n < b.N; n++ {
+		for i := 0; i < numZero; i++ {
+			t := time.NewTimer(0)
+			<-t.C
 		}
 	}
 }

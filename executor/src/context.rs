@@ -51,10 +51,14 @@ impl Drop for SetCurrentGuard {
 }
 
 pub(crate) fn set_current(handle: &Arc<Shared>) -> SetCurrentGuard {
+    set_current_with(handle, handle.driver.timer.enter())
+}
+
+fn set_current_with(handle: &Arc<Shared>, timer: gorun_timer::EnterGuard) -> SetCurrentGuard {
     let prev = CURRENT.with(|c| c.borrow_mut().replace(handle.clone()));
     SetCurrentGuard {
         prev,
-        _timer: handle.driver.timer.enter(),
+        _timer: timer,
     }
 }
 
@@ -87,7 +91,14 @@ pub(crate) fn enter_runtime(handle: &Arc<Shared>) -> RuntimeGuard {
     }
 }
 
-pub(crate) fn enter_worker(handle: &Arc<Shared>) -> RuntimeGuard {
+/// Enters `handle` as its worker `index`: the worker arms its timers in its own
+/// shard of the timer driver.
+pub(crate) fn enter_worker(handle: &Arc<Shared>, index: usize) -> RuntimeGuard {
     set_owner(handle);
-    enter_runtime(handle)
+    if IN_RUNTIME.with(|c| c.replace(true)) {
+        unreachable!("a worker thread starts outside any runtime");
+    }
+    RuntimeGuard {
+        _current: set_current_with(handle, handle.driver.timer.enter_shard(index)),
+    }
 }

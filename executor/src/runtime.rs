@@ -148,7 +148,14 @@ impl Builder {
     }
 
     /// Start with the clock paused (for tests): time only moves by
-    /// `time::advance`, or jumps to the next timer when every task is idle.
+    /// `time::advance`, or jumps to the next timer when every task is idle (ready
+    /// I/O is collected first, so a request on a socket is answered before its
+    /// timeout's deadline is reached).
+    ///
+    /// Without [`procs`](Builder::procs) this runs one worker (`GOMAXPROCS` is not
+    /// consulted), as tokio allows paused time only on its current-thread runtime:
+    /// with several workers, a task another worker is about to run can look idle
+    /// for an instant, and the clock would jump under it.
     pub fn start_paused(mut self, yes: bool) -> Self {
         self.start_paused = yes;
         self
@@ -216,6 +223,9 @@ impl Builder {
                 Ok(n)
             };
         }
+        if self.start_paused {
+            return Ok(1);
+        }
         match std::env::var("GOMAXPROCS") {
             Ok(v) => match v.trim().parse::<usize>() {
                 Ok(n) if n > 0 => Ok(n),
@@ -251,6 +261,16 @@ impl Builder {
                 drop(shared.spawn(fut, std::panic::Location::caller()));
             }
         }));
+        // A waker that panics when a timer or a socket event wakes it is reported
+        // like a task's panic; the driver goes on.
+        let weak = Arc::downgrade(&shared);
+        let report: gorun_timer::PanicHandler = Arc::new(move |payload| {
+            if let Some(shared) = weak.upgrade() {
+                shared.report_waker_panic(payload);
+            }
+        });
+        shared.driver.timer.set_panic_handler(report.clone());
+        shared.driver.io.set_panic_handler(report);
         scheduler::start(&shared, locals).map_err(BuildError::Spawn)?;
         Ok(Runtime {
             handle: Handle { shared },
@@ -538,6 +558,10 @@ impl Handle {
             local_queue_depths: s.stealers.iter().map(|st| st.len()).collect(),
             blocking_threads: s.blocking.num_threads(),
             blocking_polls: s.watchdog.count.load(std::sync::atomic::Ordering::Relaxed),
+            waker_panics: s
+                .metrics
+                .waker_panics
+                .load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 }
@@ -566,6 +590,10 @@ pub struct RuntimeMetrics {
     /// Polls the watchdog reported for blocking their worker (see
     /// [`Builder::watchdog`]).
     pub blocking_polls: usize,
+    /// Wakers that panicked when the runtime woke them (a timer fired, a socket
+    /// event, a task completed): each was reported like a task's panic, and the
+    /// runtime went on.
+    pub waker_panics: usize,
 }
 
 static GLOBAL: OnceLock<Runtime> = OnceLock::new();

@@ -1,14 +1,47 @@
-//! Which driver a timer created on this thread uses: the one [`Driver::enter`]ed here,
-//! else a global driver run by a background thread of this crate (so timers work on
-//! any executor, or none).
+//! Which driver a timer created on this thread uses, and which of its shards: the
+//! one [`Driver::enter`]ed (or [`Driver::enter_shard`]ed) here, else a global driver
+//! run by a background thread of this crate (so timers work on any executor, or none).
+//!
+//! The current driver is kept as a [`Handle`]: the driver plus the shard this thread
+//! arms into, in an allocation of its own per entering thread. A timer clones it, so
+//! the reference count it bumps is this thread's, not one that every worker writes.
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use crate::Driver;
 
+/// A driver as one thread sees it: the driver, and the shard that thread arms into.
+#[derive(Clone)]
+pub(crate) struct Handle(Arc<Local>);
+
+struct Local {
+    driver: Driver,
+    shard: usize,
+}
+
+impl Handle {
+    fn new(driver: Driver, shard: usize) -> Handle {
+        Handle(Arc::new(Local { driver, shard }))
+    }
+
+    #[inline]
+    pub(crate) fn driver(&self) -> &Driver {
+        &self.0.driver
+    }
+
+    /// The shard of the thread that made this handle.
+    #[inline]
+    pub(crate) fn shard(&self) -> usize {
+        self.0.shard
+    }
+}
+
 thread_local! {
-    static CURRENT: RefCell<Option<Driver>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
+    /// This thread's handle of the global driver, made on first use.
+    static GLOBAL_HANDLE: RefCell<Option<Handle>> = const { RefCell::new(None) };
 }
 
 /// Makes a driver current on this thread until dropped; see [`Driver::enter`].
@@ -16,8 +49,16 @@ thread_local! {
 #[derive(Debug)]
 #[must_use = "the driver is current only until the guard drops"]
 pub struct EnterGuard {
-    prev: Option<Driver>,
+    prev: Option<Handle>,
     _not_send: PhantomData<*const ()>,
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("shard", &self.shard())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Drop for EnterGuard {
@@ -30,9 +71,18 @@ impl Drop for EnterGuard {
 impl Driver {
     /// Makes this driver the current one on this thread until the guard drops (which
     /// restores the previous one). [`sleep`](crate::sleep), [`Instant::now`](crate::Instant::now),
-    /// [`pause`](crate::pause) and the rest find it there.
+    /// [`pause`](crate::pause) and the rest find it there. Timers armed on this thread
+    /// go to one of the driver's shards, chosen round robin per `enter`.
     pub fn enter(&self) -> EnterGuard {
-        let prev = CURRENT.with(|c| c.borrow_mut().replace(self.clone()));
+        self.enter_shard(self.pick_shard())
+    }
+
+    /// As [`enter`](Driver::enter), arming this thread's timers in shard `index`
+    /// (taken modulo the shard count): what an executor does on worker `index`, whose
+    /// own timers it then fires with [`process_shard`](Driver::process_shard).
+    pub fn enter_shard(&self, index: usize) -> EnterGuard {
+        let handle = Handle::new(self.clone(), index % self.shards());
+        let prev = CURRENT.with(|c| c.borrow_mut().replace(handle));
         EnterGuard {
             prev,
             _not_send: PhantomData,
@@ -41,7 +91,10 @@ impl Driver {
 
     /// The driver current on this thread, if one was entered.
     pub fn try_current() -> Option<Driver> {
-        CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+        CURRENT
+            .try_with(|c| c.borrow().as_ref().map(|h| h.driver().clone()))
+            .ok()
+            .flatten()
     }
 
     /// A driver run by its own background thread, which parks until the next deadline
@@ -49,14 +102,22 @@ impl Driver {
     /// ends the thread.
     #[cfg(not(loom))]
     pub fn new_threaded() -> Driver {
-        use std::sync::Arc;
+        Driver::threaded(1)
+    }
+
+    /// [`new_threaded`](Driver::new_threaded) with `shards` shards.
+    #[cfg(not(loom))]
+    fn threaded(shards: usize) -> Driver {
         let thread: Arc<std::sync::OnceLock<std::thread::Thread>> = Arc::default();
         let t = thread.clone();
-        let driver = Driver::new(Arc::new(move || {
-            if let Some(t) = t.get() {
-                t.unpark();
-            }
-        }));
+        let driver = Driver::with_shards(
+            shards,
+            Arc::new(move || {
+                if let Some(t) = t.get() {
+                    t.unpark();
+                }
+            }),
+        );
         let d = driver.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
@@ -65,11 +126,12 @@ impl Driver {
                 let _ = thread.set(std::thread::current());
                 let _ = ready_tx.send(());
                 while !d.is_shutdown() {
-                    match d.next_timeout() {
+                    match d.park_timeout() {
                         None => std::thread::park(),
                         Some(t) if t.is_zero() => {}
                         Some(t) => std::thread::park_timeout(t),
                     }
+                    d.unparked();
                     d.process();
                 }
             })
@@ -81,24 +143,56 @@ impl Driver {
     }
 }
 
-/// Runs `f` with the current driver, or the global one.
+/// The shard the current thread arms into on `driver`, if it entered it (or uses it
+/// as its global driver).
 #[inline]
-pub(crate) fn with_current<R>(f: impl FnOnce(&Driver) -> R) -> R {
+pub(crate) fn shard_of(driver: &Driver) -> Option<usize> {
+    let find = |c: &RefCell<Option<Handle>>| {
+        c.borrow()
+            .as_ref()
+            .filter(|h| h.driver().ptr_eq(driver))
+            .map(Handle::shard)
+    };
+    CURRENT
+        .try_with(find)
+        .ok()
+        .flatten()
+        .or_else(|| GLOBAL_HANDLE.try_with(find).ok().flatten())
+}
+
+/// Runs `f` with the current handle, or this thread's handle of the global driver.
+#[inline]
+pub(crate) fn with_current<R>(f: impl FnOnce(&Handle) -> R) -> R {
     let mut f = Some(f);
-    let r = CURRENT.try_with(|c| c.borrow().as_ref().map(|d| (f.take().expect("once"))(d)));
+    let r = CURRENT.try_with(|c| c.borrow().as_ref().map(|h| (f.take().expect("once"))(h)));
     if let Ok(Some(r)) = r {
         return r;
     }
-    (f.take().expect("once"))(global())
+    let f = f.take().expect("once");
+    let handle = GLOBAL_HANDLE
+        .try_with(|c| {
+            c.borrow_mut()
+                .get_or_insert_with(|| {
+                    let d = global();
+                    Handle::new(d.clone(), d.pick_shard())
+                })
+                .clone()
+        })
+        // During thread teardown: a handle of our own for this one call.
+        .unwrap_or_else(|_| Handle::new(global().clone(), 0));
+    f(&handle)
 }
 
 #[cfg(not(loom))]
 static GLOBAL: std::sync::OnceLock<Driver> = std::sync::OnceLock::new();
 
-/// The global fallback driver (started on first use).
+/// The global fallback driver (started on first use), with a shard per core.
 #[cfg(not(loom))]
 pub(crate) fn global() -> &'static Driver {
-    GLOBAL.get_or_init(Driver::new_threaded)
+    GLOBAL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Driver::threaded(cores.min(16))
+    })
 }
 
 #[cfg(not(loom))]
@@ -124,14 +218,14 @@ pub(crate) fn with_current_clock<R>(f: impl FnOnce(&crate::clock::Clock) -> R) -
     let r = CURRENT.try_with(|c| {
         c.borrow()
             .as_ref()
-            .map(|d| (f.take().expect("once"))(&d.inner.clock))
+            .map(|h| (f.take().expect("once"))(h.driver().clock()))
     });
     if let Ok(Some(r)) = r {
         return r;
     }
     let f = f.take().expect("once");
     match global_if_started() {
-        Some(d) => f(&d.inner.clock),
+        Some(d) => f(d.clock()),
         None => f(&REAL),
     }
 }

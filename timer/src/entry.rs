@@ -19,12 +19,15 @@
 //!    (`when == PENDING`), and only while `REGISTERED`.
 //! 5. A `REGISTERED` entry outlives its registration: its owner unlinks it (under the
 //!    lock) before the memory goes away. Pinning guarantees the address is stable.
+//! 6. "The driver lock" is the lock of the shard the entry is linked into, named by
+//!    `shard`. Only the owner writes `shard`, while the entry is not `REGISTERED`,
+//!    so the owner can read it without a lock to find the lock to take.
 
 use std::marker::PhantomPinned;
 use std::ptr::NonNull;
 use std::task::Waker;
 
-use crate::loom::sync::atomic::{AtomicU8, Ordering};
+use crate::loom::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use crate::loom::UnsafeCell;
 
 /// Not linked into the wheel; the driver holds no pointer to it. Initial state, and the
@@ -47,7 +50,11 @@ pub(crate) const PENDING: u64 = u64::MAX;
 #[derive(Debug)]
 pub(crate) struct Entry {
     state: AtomicU8,
-    /// Deadline tick (ms since the driver's origin), or [`PENDING`]. Driver lock.
+    /// The shard whose wheel links the entry (ground rule 6). Relaxed: the shard
+    /// lock taken to link it publishes it to the driver.
+    shard: AtomicU32,
+    /// Deadline tick (125 µs ticks since the driver's origin), or [`PENDING`].
+    /// Driver lock.
     when: UnsafeCell<u64>,
     prev: UnsafeCell<Option<NonNull<Entry>>>,
     next: UnsafeCell<Option<NonNull<Entry>>>,
@@ -66,6 +73,7 @@ impl Entry {
     pub(crate) fn new() -> Entry {
         Entry {
             state: AtomicU8::new(UNREGISTERED),
+            shard: AtomicU32::new(0),
             when: UnsafeCell::new(0),
             prev: UnsafeCell::new(None),
             next: UnsafeCell::new(None),
@@ -78,6 +86,20 @@ impl Entry {
     #[inline]
     pub(crate) fn state(&self) -> u8 {
         self.state.load(Ordering::Acquire)
+    }
+
+    /// The shard the entry is (or was last) linked into (ground rule 6).
+    #[inline]
+    pub(crate) fn shard(&self) -> usize {
+        self.shard.load(Ordering::Relaxed) as usize
+    }
+
+    /// Records the shard the owner is about to link the entry into. Owner only,
+    /// while the entry is not `REGISTERED`.
+    #[inline]
+    pub(crate) fn set_shard(&self, shard: usize) {
+        debug_assert_ne!(self.state(), REGISTERED);
+        self.shard.store(shard as u32, Ordering::Relaxed);
     }
 
     /// Sets the state. Caller holds the driver lock, or owns an entry that is not

@@ -70,15 +70,20 @@ pub enum MissedTickBehavior {
 impl MissedTickBehavior {
     fn next_timeout(self, timeout: Instant, now: Instant, period: Duration) -> Instant {
         match self {
-            MissedTickBehavior::Burst => timeout + period,
-            MissedTickBehavior::Delay => now + period,
+            MissedTickBehavior::Burst => later(timeout, period),
+            MissedTickBehavior::Delay => later(now, period),
             MissedTickBehavior::Skip => {
                 let late = now.duration_since(timeout).as_nanos();
-                let rem = late % period.as_nanos();
-                now + period - Duration::from_nanos(rem as u64)
+                let rem = (late % period.as_nanos()) as u64;
+                later(now, period - Duration::from_nanos(rem))
             }
         }
     }
+}
+
+/// `t + d`, or a deadline that never comes if that overflows (`Duration::MAX`).
+fn later(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d).unwrap_or_else(Instant::far_future)
 }
 
 /// A periodic timer; see [`interval`].
@@ -107,9 +112,7 @@ impl Interval {
             self.missed_tick_behavior
                 .next_timeout(timeout, now, self.period)
         } else {
-            timeout
-                .checked_add(self.period)
-                .unwrap_or_else(Instant::far_future)
+            later(timeout, self.period)
         };
         self.delay.as_mut().reset(next);
         Poll::Ready(timeout)
@@ -117,7 +120,7 @@ impl Interval {
 
     /// Restarts the schedule: the next tick is a period from now.
     pub fn reset(&mut self) {
-        self.reset_at(Instant::now() + self.period);
+        self.reset_at(later(Instant::now(), self.period));
     }
 
     /// The next tick completes immediately.
@@ -127,7 +130,7 @@ impl Interval {
 
     /// The next tick is `after` from now.
     pub fn reset_after(&mut self, after: Duration) {
-        self.reset_at(Instant::now() + after);
+        self.reset_at(later(Instant::now(), after));
     }
 
     /// The next tick is at `deadline`.

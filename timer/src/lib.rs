@@ -2,15 +2,15 @@
 //! Go's channel-shaped timers.
 //!
 //! - The wheel ([Varghese & Lauck](https://doi.org/10.1145/41457.37504), 6 levels of
-//!   64 slots at 1 ms, as in tokio) makes arming, cancelling and expiring a timer O(1).
+//!   64 slots at 125 µs) makes arming, cancelling and expiring a timer O(1).
 //!   Timers are intrusive: a [`Sleep`] holds its wheel entry inline, so arming one
 //!   allocates nothing, and dropping it unlinks it.
 //! - A [`Driver`] owns one wheel and a clock that tests can [`pause`] and
 //!   [`advance`]. An executor enters it on its workers and drives it when they park;
 //!   on any other thread (tokio, `futures::executor`, plain threads) timers fall back
 //!   to a global driver run by one background thread, so the crate works anywhere.
-//! - Timers never fire early (deadlines round up to the next millisecond) and fire
-//!   within about a millisecond of their deadline on an idle machine.
+//! - Timers never fire early (deadlines round up to the next 125 µs tick) and fire
+//!   within a few hundred microseconds of their deadline on an idle machine.
 //!
 //! ```
 //! # futures::executor::block_on(async {
@@ -24,6 +24,8 @@
 //! ```
 #![warn(missing_docs)]
 
+// Under loom only `after_func` of it is built (see its module docs).
+#[cfg_attr(loom, allow(dead_code, unused))]
 mod chan_timer;
 mod clock;
 mod context;
@@ -37,9 +39,11 @@ mod sleep;
 mod timeout;
 mod wheel;
 
-pub use chan_timer::{after, after_func, tick, AfterFunc, Ticker, Timer};
+#[cfg(not(loom))]
+pub use chan_timer::{after, tick, Ticker, Timer};
+pub use chan_timer::{after_func, AfterFunc};
 pub use context::EnterGuard;
-pub use driver::{Driver, Spawner};
+pub use driver::{Driver, PanicHandler, Spawner};
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use pause::{advance, pause, resume};

@@ -9,14 +9,15 @@ use crate::context::with_current;
 /// Time then moves only by [`advance`], or, on the gorun runtime, by auto-advance:
 /// when every task is idle, the clock jumps to the next deadline, so a test of a
 /// one-hour timeout runs in milliseconds. Pausing rounds the clock up to a whole
-/// millisecond, so whole-millisecond sleeps wake at exactly their deadline.
+/// tick of the wheel (125 µs), so sleeps of whole milliseconds wake at exactly
+/// their deadline.
 pub fn pause() {
-    with_current(|d| d.pause());
+    with_current(|h| h.driver().pause());
 }
 
 /// Lets the current driver's clock run again, from where it was frozen.
 pub fn resume() {
-    with_current(|d| d.resume());
+    with_current(|h| h.driver().resume());
 }
 
 /// Moves the current driver's clock forward by `duration`, fires the timers that
@@ -36,6 +37,6 @@ pub fn resume() {
 /// # });
 /// ```
 pub async fn advance(duration: Duration) {
-    with_current(|d| d.advance(duration));
+    with_current(|h| h.driver().advance(duration));
     gorun_coop::yield_now().await;
 }

@@ -8,14 +8,15 @@ use std::time::Duration;
 
 use pin_project_lite::pin_project;
 
-use crate::clock::{nanos, tick_of_ns, NEVER};
-use crate::context::with_current;
+use crate::clock::nanos;
+use crate::context::{with_current, Handle};
+use crate::driver::NEVER_NS;
 use crate::entry::{Entry, FIRED};
-use crate::{Driver, Instant};
+use crate::Instant;
 
 /// Waits until `duration` has elapsed (Go's `time.Sleep`, tokio's `sleep`).
 ///
-/// The deadline is rounded up to the driver's 1 ms tick, so the sleep never completes
+/// The deadline is rounded up to the driver's 125 µs tick, so the sleep never completes
 /// early. `Duration::ZERO` completes on first poll; a duration too large to add to
 /// now (`Duration::MAX`) never completes.
 ///
@@ -28,12 +29,12 @@ use crate::{Driver, Instant};
 /// # });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    with_current(|driver| {
+    with_current(|handle| {
         // Nanoseconds since the driver's origin throughout: one clock read and
         // integer adds, no `Instant` arithmetic.
-        let now = driver.clock().now_ns();
+        let now = handle.driver().clock().now_ns();
         let deadline = finite_or_never(nanos(duration).and_then(|d| now.checked_add(d)), || now);
-        let sleep = Sleep::at_ns(driver.clone(), deadline);
+        let sleep = Sleep::at_ns(handle.clone(), deadline);
         if duration.is_zero() {
             sleep.entry.set_state(FIRED); // not linked: ours to set
         }
@@ -41,10 +42,17 @@ pub fn sleep(duration: Duration) -> Sleep {
     })
 }
 
-/// Waits until `deadline` (on the current driver's clock). A deadline in the past
-/// completes on first poll.
+/// Waits until `deadline` (on the current driver's clock). A deadline that has
+/// passed completes on first poll.
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    with_current(|driver| Sleep::with_driver(driver.clone(), deadline))
+    with_current(|handle| {
+        let deadline_ns = deadline_ns_for(handle, deadline);
+        let sleep = Sleep::at_ns(handle.clone(), deadline_ns);
+        if deadline_ns <= handle.driver().clock().now_ns() {
+            sleep.entry.set_state(FIRED); // not linked: ours to set
+        }
+        sleep
+    })
 }
 
 /// Marks a `Sleep`'s `deadline_ns` as a sleep that never completes.
@@ -58,19 +66,19 @@ fn never_ns(now_ns: u64) -> u64 {
     (now_ns.saturating_add(far) & !NEVER_BIT) | NEVER_BIT
 }
 
-/// The wheel tick at which a sleep with this `deadline_ns` is due, or [`NEVER`].
-fn when_of(deadline_ns: u64) -> u64 {
+/// The deadline the driver is given for this `deadline_ns`: itself, or [`NEVER_NS`].
+fn due_ns(deadline_ns: u64) -> u64 {
     if deadline_ns & NEVER_BIT != 0 {
-        NEVER
+        NEVER_NS
     } else {
-        tick_of_ns(deadline_ns)
+        deadline_ns
     }
 }
 
 /// The `deadline_ns` of a sleep due `ns` after the origin: never when that is
 /// unknown (`None`: it overflowed) or too far to represent (over 292 years after the
 /// driver started); `now_ns` is read only then.
-fn finite_or_never(ns: Option<u64>, now_ns: impl FnOnce() -> u64) -> u64 {
+pub(crate) fn finite_or_never(ns: Option<u64>, now_ns: impl FnOnce() -> u64) -> u64 {
     match ns {
         Some(ns) if ns < NEVER_BIT => ns,
         _ => never_ns(now_ns()),
@@ -78,8 +86,8 @@ fn finite_or_never(ns: Option<u64>, now_ns: impl FnOnce() -> u64) -> u64 {
 }
 
 /// The `deadline_ns` of a sleep until `deadline`.
-fn deadline_ns_for(driver: &Driver, deadline: Instant) -> u64 {
-    let clock = driver.clock();
+fn deadline_ns_for(handle: &Handle, deadline: Instant) -> u64 {
+    let clock = handle.driver().clock();
     finite_or_never(clock.ns_for(deadline.into_std()), || clock.now_ns())
 }
 
@@ -98,7 +106,7 @@ pin_project! {
         // set the sleep never completes, and the rest is its start plus
         // `FAR_FUTURE` (what `deadline` reports).
         deadline_ns: u64,
-        driver: Driver,
+        handle: Handle,
         #[pin]
         entry: Entry,
     }
@@ -106,53 +114,49 @@ pin_project! {
     impl PinnedDrop for Sleep {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            this.driver.cancel(this.entry.as_ref());
+            this.handle.driver().cancel(this.entry.as_ref());
         }
     }
 }
 
 impl Sleep {
-    pub(crate) fn with_driver(driver: Driver, deadline: Instant) -> Sleep {
-        let ns = deadline_ns_for(&driver, deadline);
-        Sleep::at_ns(driver, ns)
-    }
-
-    fn at_ns(driver: Driver, deadline_ns: u64) -> Sleep {
-        Sleep {
+    fn at_ns(handle: Handle, deadline_ns: u64) -> Sleep {
+        let sleep = Sleep {
             deadline_ns,
-            driver,
             entry: Entry::new(),
-        }
-    }
-
-    /// The wheel tick at which the sleep is due, or [`NEVER`].
-    fn when(&self) -> u64 {
-        when_of(self.deadline_ns)
+            handle,
+        };
+        sleep.entry.set_shard(sleep.handle.shard());
+        sleep
     }
 
     /// The deadline (for a sleep that never completes, about 30 years from its start;
     /// for one created with a deadline before its driver started, that start).
     pub fn deadline(&self) -> Instant {
         Instant::from_std(
-            self.driver
+            self.handle
+                .driver()
                 .clock()
                 .instant_of_ns(self.deadline_ns & !NEVER_BIT),
         )
     }
 
-    /// Whether the deadline has been observed to pass (the driver fired it, or a poll
-    /// found it due).
+    /// Whether the deadline has been observed to pass (the driver fired it, or it was
+    /// due when it was created or reset).
     pub fn is_elapsed(&self) -> bool {
         self.entry.state() == FIRED
     }
 
     /// Moves the deadline, re-arming the sleep even if it had completed. If a task is
-    /// waiting on it, it stays registered with the new deadline.
+    /// waiting on it, it stays registered with the new deadline, and is woken at once
+    /// if that deadline has passed.
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.project();
-        *this.deadline_ns = deadline_ns_for(this.driver, deadline);
-        let when = when_of(*this.deadline_ns);
-        let (_, due) = this.driver.reset_entry(this.entry.as_ref(), when, None);
+        *this.deadline_ns = deadline_ns_for(this.handle, deadline);
+        let (_, due) =
+            this.handle
+                .driver()
+                .reset_entry(this.entry.as_ref(), due_ns(*this.deadline_ns), None);
         if let Some(w) = due {
             w.wake();
         }
@@ -160,10 +164,11 @@ impl Sleep {
 
     /// Polls without charging the cooperative budget (for [`Timeout`](crate::Timeout)).
     pub(crate) fn poll_elapsed(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let when = self.when();
+        let due = due_ns(self.deadline_ns);
         let this = self.project();
-        this.driver
-            .poll_entry(this.entry.as_ref(), when, cx.waker())
+        this.handle
+            .driver()
+            .poll_entry(this.entry.as_ref(), due, cx.waker())
     }
 }
 

@@ -43,10 +43,28 @@ fn sleep_fires_at_deadline_not_before() {
     assert!(s.as_mut().poll(&mut cx).is_pending());
     assert_eq!(
         unparks.load(Ordering::SeqCst),
-        1,
-        "first timer lowers earliest"
+        0,
+        "nobody sleeps: no unpark"
     );
-    assert_eq!(d.next_timeout(), None, "paused: waiting does not help");
+    assert_eq!(d.park_timeout(), None, "paused: waiting does not help");
+    // A thread sleeps (until the paused clock moves): a timer due before the 10 ms
+    // one unparks it, a later one does not.
+    let mut later = Box::pin(sleep(Duration::from_millis(30)));
+    assert!(later.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(
+        unparks.load(Ordering::SeqCst),
+        0,
+        "not earlier than the others"
+    );
+    let mut sooner = Box::pin(sleep(Duration::from_millis(5)));
+    assert!(sooner.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(
+        unparks.load(Ordering::SeqCst),
+        1,
+        "an earlier timer unparks"
+    );
+    d.unparked();
+    drop((later, sooner));
     assert_eq!(d.advance(Duration::from_millis(9)), 0);
     assert!(s.as_mut().poll(&mut cx).is_pending());
     assert_eq!(d.advance(Duration::from_millis(1)), 1);

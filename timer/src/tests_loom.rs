@@ -1,5 +1,7 @@
 //! loom models of the entry state machine: `process` firing an entry on one thread
-//! while its owner drops (cancels) or resets it on another. Run with
+//! while its owner drops (cancels) or resets it on another, also across shards; and
+//! of the hand-off between a thread going to sleep for every shard's timers and a
+//! worker arming one meanwhile. Run with
 //! `RUSTFLAGS="--cfg loom" cargo test -p gorun-timer --release --lib tests_loom`.
 
 use std::pin::Pin;
@@ -19,19 +21,27 @@ impl Wake for Count {
     }
 }
 
-/// A paused driver with one entry armed at tick 5, and a thread that will fire it.
-fn setup() -> (Driver, Pin<Box<Entry>>, Arc<Count>) {
-    let driver = Driver::new(Arc::new(|| {}));
+/// A paused driver with `shards` shards and one entry armed 5 ms from now in its
+/// last shard, and a thread that will fire it.
+fn setup_sharded(shards: usize) -> (Driver, Pin<Box<Entry>>, Arc<Count>) {
+    let driver = Driver::with_shards(shards, Arc::new(|| {}));
     driver.pause();
     let count = Arc::new(Count(AtomicUsize::new(0)));
     let waker = Waker::from(count.clone());
     let entry = Box::pin(Entry::new());
-    let when = driver.inner.clock.now_tick() + 5;
+    // No driver is entered on loom's threads: the entry arms into the shard it
+    // records.
+    entry.set_shard(shards - 1);
+    let deadline = driver.inner.clock.now_ns() + 5_000_000;
     assert_eq!(
-        driver.poll_entry(entry.as_ref(), when, &waker),
+        driver.poll_entry(entry.as_ref(), deadline, &waker),
         Poll::Pending
     );
     (driver, entry, count)
+}
+
+fn setup() -> (Driver, Pin<Box<Entry>>, Arc<Count>) {
+    setup_sharded(1)
 }
 
 #[test]
@@ -55,7 +65,7 @@ fn process_races_reset() {
         let (driver, entry, count) = setup();
         let d2 = driver.clone();
         let t = loom::thread::spawn(move || d2.advance(Duration::from_millis(10)));
-        let later = driver.inner.clock.now_tick() + 1_000;
+        let later = driver.inner.clock.now_ns() + 1_000_000_000;
         let (was_armed, due) = driver.reset_entry(entry.as_ref(), later, None);
         assert!(due.is_none());
         let fired = t.join().unwrap();
@@ -82,13 +92,71 @@ fn process_races_poll() {
         let d2 = driver.clone();
         let t = loom::thread::spawn(move || d2.advance(Duration::from_millis(10)));
         let waker = Waker::from(count.clone());
-        let when = 5; // any tick: the entry is armed already
-        let r = driver.poll_entry(entry.as_ref(), when, &waker);
+        let deadline = 5; // any deadline: the entry is armed already
+        let r = driver.poll_entry(entry.as_ref(), deadline, &waker);
         t.join().unwrap();
         // Either it saw the fire, or its (same-task) waker was kept and then woken.
         if r.is_pending() {
             assert_eq!(count.0.load(Ordering::SeqCst), 1);
         }
         assert_eq!(entry.state(), FIRED);
+    });
+}
+
+/// The entry lives in shard 1; the thread that fires it processes every shard (a
+/// parked worker firing a busy one's timers) while its owner cancels it from a
+/// thread of its own: exactly one of the two wins, and the waker runs iff it fired.
+#[test]
+fn cross_shard_fire_races_cancel() {
+    loom::model(|| {
+        let (driver, entry, count) = setup_sharded(2);
+        let d2 = driver.clone();
+        let t = loom::thread::spawn(move || {
+            d2.pause_advance_for_loom(Duration::from_millis(10));
+            d2.process()
+        });
+        let cancelled = driver.cancel(entry.as_ref());
+        drop(entry);
+        let fired = t.join().unwrap();
+        assert_eq!(cancelled as usize + fired, 1);
+        assert_eq!(count.0.load(Ordering::SeqCst), fired);
+    });
+}
+
+/// The hand-off of a parked worker's timers: one thread publishes how long it will
+/// sleep for every shard's timers while another arms a timer in its own shard. The
+/// sleeper either sees the timer (its deadline is no later than the new one) or is
+/// unparked: it never sleeps past a timer armed as it went to sleep.
+#[test]
+fn sleeper_sees_or_is_unparked() {
+    loom::model(|| {
+        let unparks = Arc::new(AtomicUsize::new(0));
+        let u = unparks.clone();
+        let driver = Driver::with_shards(
+            2,
+            Arc::new(move || {
+                u.fetch_add(1, Ordering::SeqCst);
+            }),
+        );
+        driver.pause();
+        let deadline = driver.inner.clock.now_ns() + 5_000_000;
+        let when = crate::clock::tick_of_ns(deadline);
+        let d2 = driver.clone();
+        // The sleep lasts from the publication until an unpark (or the deadline it
+        // published); the model stops at the publication, which is all an arming
+        // thread can race with.
+        let sleeper = loom::thread::spawn(move || d2.publish_sleep());
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let entry = Box::pin(Entry::new());
+        entry.set_shard(1);
+        let r = driver.poll_entry(entry.as_ref(), deadline, &Waker::from(count));
+        assert!(r.is_pending());
+        let until = sleeper.join().unwrap();
+        driver.unparked();
+        assert!(
+            until <= when || unparks.load(Ordering::SeqCst) >= 1,
+            "slept until {until} past the timer at {when} without an unpark"
+        );
+        assert!(driver.cancel(entry.as_ref()));
     });
 }

@@ -86,6 +86,7 @@ impl<F: Future> Future for Timeout<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        let had_budget = gorun_coop::has_budget_remaining();
         if let Poll::Ready(v) = this.value.poll(cx) {
             return Poll::Ready(Ok(v));
         }
@@ -95,10 +96,18 @@ impl<F: Future> Future for Timeout<F> {
                 Deadline::At(t) => sleep_until(t),
             }));
         }
-        // Not charged to the budget: a task that spent it on the inner future must
-        // still see its timeout fire (tokio does the same).
         let delay = this.delay.as_pin_mut().expect("set above");
-        let r = delay.poll_elapsed(cx).map(|()| Err(Elapsed(())));
+        // The timer charges the cooperative budget like the resources it wraps, so a
+        // loop over an already-elapsed timeout still yields. Unless the inner future
+        // spent the last unit in this very poll: then the timer is polled without a
+        // budget, or a future that always spends it would never time out (tokio
+        // does the same).
+        let r = if had_budget && !gorun_coop::has_budget_remaining() {
+            gorun_coop::unconstrained(|| delay.poll(cx))
+        } else {
+            delay.poll(cx)
+        }
+        .map(|()| Err(Elapsed(())));
         if r.is_pending() {
             // Set after the inner future's: the outer reason wins.
             gorun_coop::set_wait_reason(gorun_coop::WaitReason::Timeout);

@@ -2,10 +2,12 @@
 //! driver (see `driver.rs`), and the readiness machinery sockets are built on.
 //!
 //! - `reactor.rs`: the `mio::Poll`, its `Waker`, and the registration slab;
+//! - `deadline.rs`: a timerfd that ends a wait for a timer to the nanosecond;
 //! - `scheduled_io.rs`: readiness per registration, with a tick so a stale readiness
 //!   is never consumed and a wake never lost;
 //! - `registration.rs`: what a socket holds; deregisters on drop.
 
+mod deadline;
 mod reactor;
 mod registration;
 mod scheduled_io;

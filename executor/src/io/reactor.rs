@@ -23,10 +23,12 @@ use std::time::Duration;
 use mio::event::Source;
 use mio::{Events, Interest, Poll, Registry, Token};
 
+use super::deadline::{Deadline, DEADLINE_TOKEN};
 use super::scheduled_io::{self, ScheduledIo};
 
 const WAKE_TOKEN: Token = Token(usize::MAX);
-/// Never a slab token: its index part is `INDEX_MASK - 1`, where `register` stops.
+/// Never a slab token: its index part is `INDEX_MASK - 1`, above where `register`
+/// stops (so is `DEADLINE_TOKEN`'s, `INDEX_MASK - 2`).
 const SIGNAL_TOKEN: Token = Token(usize::MAX - 1);
 const INDEX_BITS: u32 = usize::BITS / 2;
 const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
@@ -68,6 +70,9 @@ struct Turn {
     poll: Poll,
     events: Events,
     batch: Vec<(Arc<ScheduledIo>, usize)>,
+    /// Ends a wait for a timer to the nanosecond (`deadline.rs`); `None` where the
+    /// platform has none.
+    deadline: Option<Deadline>,
 }
 
 /// The readiness bits of a mio event.
@@ -102,6 +107,8 @@ pub(crate) struct Reactor {
     /// This reactor's copy of the signal pipe's read end, once a signal is used.
     signal_pipe: Mutex<Option<mio::net::UnixStream>>,
     has_signal_pipe: AtomicBool,
+    /// Receives the panic of a waker an event woke (`set_panic_handler`).
+    on_panic: std::sync::OnceLock<gorun_timer::PanicHandler>,
 }
 
 impl Reactor {
@@ -109,11 +116,13 @@ impl Reactor {
         let poll = Poll::new()?;
         let registry = poll.registry().try_clone()?;
         let waker = mio::Waker::new(poll.registry(), WAKE_TOKEN)?;
+        let deadline = Deadline::new(poll.registry());
         Ok(Reactor {
             poll: Mutex::new(Turn {
                 poll,
                 events: Events::with_capacity(EVENTS_CAPACITY),
                 batch: Vec::with_capacity(EVENTS_CAPACITY),
+                deadline,
             }),
             registry,
             waker,
@@ -122,6 +131,7 @@ impl Reactor {
             shutdown: AtomicBool::new(false),
             signal_pipe: Mutex::new(None),
             has_signal_pipe: AtomicBool::new(false),
+            on_panic: std::sync::OnceLock::new(),
         })
     }
 
@@ -147,7 +157,13 @@ impl Reactor {
             poll,
             events,
             batch,
+            deadline,
         } = &mut *guard;
+        if let (Some(t), Some(d)) = (timeout, deadline.as_ref()) {
+            // Ends the wait at `t` exactly; the poll's own timeout (rounded up to
+            // whole milliseconds) stays as the backstop.
+            d.arm(t);
+        }
         if let Err(e) = poll.poll(events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
                 // Nothing sensible to do but report nothing; the next turn retries.
@@ -163,6 +179,11 @@ impl Reactor {
                 match ev.token() {
                     WAKE_TOKEN => {}
                     SIGNAL_TOKEN => signal = true,
+                    DEADLINE_TOKEN => {
+                        if let Some(d) = deadline.as_ref() {
+                            d.clear();
+                        }
+                    }
                     token => {
                         if let Some(io) = slab.lookup(token) {
                             batch.push((io.clone(), readiness(ev)));
@@ -175,7 +196,7 @@ impl Reactor {
             n += crate::signal::dispatch();
         }
         for (io, ready) in batch.drain(..) {
-            io.set_readiness(ready);
+            io.set_readiness(ready, &|p| self.report(p));
             n += 1;
         }
         n
@@ -197,8 +218,9 @@ impl Reactor {
                 Some(i) => i,
                 None => {
                     let i = slab.slots.len();
-                    // The top two indices belong to `SIGNAL_TOKEN` and `WAKE_TOKEN`.
-                    if i >= INDEX_MASK - 1 {
+                    // The top three indices belong to `DEADLINE_TOKEN`, `SIGNAL_TOKEN`
+                    // and `WAKE_TOKEN`.
+                    if i >= INDEX_MASK - 2 {
                         return Err(io::Error::other("gorun: too many registered sockets"));
                     }
                     slab.slots.push(Slot {
@@ -275,7 +297,18 @@ impl Reactor {
             slab.slots.iter().filter_map(|s| s.io.clone()).collect()
         };
         for io in live {
-            io.shutdown();
+            io.shutdown(&|p| self.report(p));
+        }
+    }
+
+    /// Installs what a panicking waker's payload goes to (the runtime's report).
+    pub(crate) fn set_panic_handler(&self, handler: gorun_timer::PanicHandler) {
+        let _ = self.on_panic.set(handler);
+    }
+
+    fn report(&self, payload: Box<dyn std::any::Any + Send>) {
+        if let Some(h) = self.on_panic.get() {
+            h(payload);
         }
     }
 }

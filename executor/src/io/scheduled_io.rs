@@ -12,6 +12,7 @@
 //!   stores its waker under `waiters` and re-reads `state` before returning
 //!   `Pending`. Either the task sees the new bits, or the reactor sees its waker.
 
+use std::any::Any;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering::*};
 use std::sync::Mutex;
@@ -107,11 +108,13 @@ impl Waiters {
         }
     }
 
-    fn wake_all(self) {
-        self.first
-            .into_iter()
-            .chain(self.rest)
-            .for_each(Waker::wake);
+    /// Wakes every waiter; a waker that panics is reported and the rest still woken.
+    fn wake_all(self, report: &dyn Fn(Box<dyn Any + Send>)) {
+        for w in self.first.into_iter().chain(self.rest) {
+            if let Err(payload) = gorun_coop::wake_catching(w) {
+                report(payload);
+            }
+        }
     }
 }
 
@@ -132,22 +135,22 @@ impl ScheduledIo {
     }
 
     /// Called by the reactor: adds `ready` bits, bumps the tick, wakes the waiters
-    /// of every direction the bits concern.
-    pub(crate) fn set_readiness(&self, ready: usize) {
+    /// of every direction the bits concern (a panicking waker goes to `report`).
+    pub(crate) fn set_readiness(&self, ready: usize, report: &dyn Fn(Box<dyn Any + Send>)) {
         let _ = self.state.fetch_update(AcqRel, Acquire, |cur| {
             let tick = tick_of(cur).wrapping_add(1);
             Some((tick << TICK_SHIFT) | (cur & (READY_MASK | SHUTDOWN)) | (ready & READY_MASK))
         });
-        self.wake(ready);
+        self.wake(ready, report);
     }
 
     /// Marks the registration dead (runtime shutdown) and wakes everyone.
-    pub(crate) fn shutdown(&self) {
+    pub(crate) fn shutdown(&self, report: &dyn Fn(Box<dyn Any + Send>)) {
         self.state.fetch_or(SHUTDOWN, AcqRel);
-        self.wake(READY_MASK);
+        self.wake(READY_MASK, report);
     }
 
-    fn wake(&self, ready: usize) {
+    fn wake(&self, ready: usize, report: &dyn Fn(Box<dyn Any + Send>)) {
         let mut woken: [Waiters; 2] = Default::default();
         {
             let mut w = self.waiters();
@@ -158,7 +161,9 @@ impl ScheduledIo {
             }
         }
         // Wake outside the lock: a waker may run arbitrary code.
-        woken.into_iter().for_each(Waiters::wake_all);
+        for w in woken {
+            w.wake_all(report);
+        }
     }
 
     fn ready_now(&self, dir: Direction) -> Option<io::Result<ReadyEvent>> {
@@ -251,14 +256,14 @@ mod tests {
         let waker = Waker::from(count.clone());
         let mut cx = Context::from_waker(&waker);
         assert!(io.poll_ready(&mut cx, Direction::Read).is_pending());
-        io.set_readiness(READABLE);
+        io.set_readiness(READABLE, &drop);
         assert_eq!(count.0.load(SeqCst), 1);
         let ev = match io.poll_ready(&mut cx, Direction::Read) {
             Poll::Ready(Ok(ev)) => ev,
             _ => panic!("readable"),
         };
         // A new event lands between the WouldBlock and the clear: it must survive.
-        io.set_readiness(READABLE);
+        io.set_readiness(READABLE, &drop);
         io.clear_readiness(ev);
         assert!(io.poll_ready(&mut cx, Direction::Read).is_ready());
         let ev = match io.poll_ready(&mut cx, Direction::Read) {
@@ -268,7 +273,7 @@ mod tests {
         io.clear_readiness(ev);
         assert!(io.poll_ready(&mut cx, Direction::Read).is_pending());
         assert!(io.poll_ready(&mut cx, Direction::Write).is_pending());
-        io.shutdown();
+        io.shutdown(&drop);
         assert!(matches!(
             io.poll_ready(&mut cx, Direction::Write),
             Poll::Ready(Err(_))
@@ -292,7 +297,7 @@ mod tests {
         let writer_waker = Waker::from(writer.clone());
         let mut writer_cx = Context::from_waker(&writer_waker);
         assert!(io.poll_ready(&mut writer_cx, Direction::Write).is_pending());
-        io.set_readiness(READABLE);
+        io.set_readiness(READABLE, &drop);
         let woken: Vec<_> = counts.iter().map(|c| c.0.load(SeqCst)).collect();
         assert_eq!(woken, [1, 1, 1], "each reader once, none twice");
         assert_eq!(
@@ -301,7 +306,7 @@ mod tests {
             "a read event leaves the writer waiting"
         );
         // The wakers were consumed: a second event wakes nobody but the writer.
-        io.set_readiness(READABLE | WRITABLE);
+        io.set_readiness(READABLE | WRITABLE, &drop);
         let woken: Vec<_> = counts.iter().map(|c| c.0.load(SeqCst)).collect();
         assert_eq!(woken, [1, 1, 1]);
         assert_eq!(writer.0.load(SeqCst), 1);

@@ -64,6 +64,8 @@ pub(crate) struct Shared {
 #[derive(Default)]
 pub(crate) struct Metrics {
     pub(crate) steals: AtomicUsize,
+    /// Wakers that panicked when the runtime woke them.
+    pub(crate) waker_panics: AtomicUsize,
 }
 
 impl Schedule for Arc<Shared> {
@@ -80,16 +82,12 @@ impl Schedule for Arc<Shared> {
         unsafe { self.owned.remove(ptr) }
     }
 
+    fn on_waker_panic(&self, payload: Box<dyn Any + Send>) {
+        self.report_waker_panic(payload);
+    }
+
     fn on_panic(&self, payload: &(dyn Any + Send)) {
-        if self.config.abort_on_panic {
-            let msg = payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-                .unwrap_or("<non-string payload>");
-            eprintln!("gorun: a task panicked ({msg}) and the runtime aborts on panic, as Go does");
-            std::process::abort();
-        }
+        self.task_panicked(payload);
     }
 }
 
@@ -145,6 +143,28 @@ impl Shared {
         }
         // SAFETY: `raw` carries the JoinHandle's reference; the output type is F::Output.
         unsafe { JoinHandle::from_raw(raw) }
+    }
+
+    /// A waker that the timer driver, the reactor or a task's completion woke
+    /// panicked: counted, and handled like a task's panic (the panic hook has
+    /// printed it; with `abort_on_panic` the process aborts). The runtime goes on.
+    pub(crate) fn report_waker_panic(&self, payload: Box<dyn Any + Send>) {
+        self.metrics.waker_panics.fetch_add(1, Ordering::Relaxed);
+        self.task_panicked(&*payload);
+    }
+
+    /// A task panicked: with `abort_on_panic`, the process aborts (Go's behaviour);
+    /// otherwise the payload goes to its `JoinHandle` (the caller's business).
+    pub(crate) fn task_panicked(&self, payload: &(dyn Any + Send)) {
+        if self.config.abort_on_panic {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("<non-string payload>");
+            eprintln!("gorun: a task panicked ({msg}) and the runtime aborts on panic, as Go does");
+            std::process::abort();
+        }
     }
 
     /// Queues a task from outside this runtime's workers.

@@ -25,7 +25,7 @@
 use std::cell::Cell;
 use std::ptr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Steal, Worker};
 
@@ -38,6 +38,12 @@ const MAX_RUNNEXT: u32 = 16;
 const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 /// Naps a searcher takes in a row before it parks.
 const MAX_NAPS: u32 = 4;
+/// How often a busy worker fires its own due timers, in wall time: the tick interval
+/// between checks is re-tuned every [`GLOBAL_QUEUE_INTERVAL`] ticks to come this
+/// close (tokio tunes its global-queue interval to 200 µs the same way). A timer of
+/// a worker that never parks fires at most about this late, plus the poll it waits
+/// behind.
+const TIMER_CHECK_PERIOD: Duration = Duration::from_micros(200);
 /// Go's `usleep(3)` in `runqgrab`. Linux stretches so short a sleep to the thread's
 /// timer slack (50 µs by default), as it does Go's; tightening the slack made the
 /// naps cost CPU (measured in `nap`).
@@ -60,6 +66,12 @@ pub(crate) struct WorkerCtx {
     parked: Cell<bool>,
     /// Naps taken since this worker last ran a task or parked.
     naps: Cell<u32>,
+    /// Ticks until this worker next fires its own due timers, and the interval it
+    /// is reset to (see [`TIMER_CHECK_PERIOD`]).
+    timer_countdown: Cell<u32>,
+    timer_interval: Cell<u32>,
+    /// When the current run of `GLOBAL_QUEUE_INTERVAL` ticks began.
+    interval_start: Cell<Option<Instant>>,
     rng: Cell<u64>,
 }
 
@@ -93,7 +105,7 @@ pub(crate) fn schedule(shared: &Arc<Shared>, task: Notified, is_yield: bool) {
 
 /// The body of a worker thread.
 pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Worker<Notified>) {
-    let enter = crate::context::enter_worker(&shared);
+    let enter = crate::context::enter_worker(&shared, index);
     let ctx = WorkerCtx {
         rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17)),
         shared,
@@ -105,6 +117,9 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Worker<Notified>) {
         is_searching: Cell::new(false),
         parked: Cell::new(false),
         naps: Cell::new(0),
+        timer_countdown: Cell::new(GLOBAL_QUEUE_INTERVAL),
+        timer_interval: Cell::new(GLOBAL_QUEUE_INTERVAL),
+        interval_start: Cell::new(None),
     };
     WORKER.with(|w| w.set(&ctx));
     let watch = super::watchdog::enter(&ctx.shared, index);
@@ -132,7 +147,9 @@ impl WorkerCtx {
             let tick = self.tick.get().wrapping_add(1);
             self.tick.set(tick);
             if tick % GLOBAL_QUEUE_INTERVAL == 0 {
-                shared.driver.poll_nonblocking();
+                self.maintenance();
+            } else {
+                self.check_own_timers();
             }
             if let Some(task) = self.next_task(tick) {
                 self.run_task(task);
@@ -147,6 +164,39 @@ impl WorkerCtx {
             }
             self.park();
         }
+    }
+
+    /// Every [`GLOBAL_QUEUE_INTERVAL`] ticks: the driver without blocking (ready I/O,
+    /// and the due timers of every shard: those of a worker stuck in a long poll
+    /// fire here, Go's timer stealing), or this worker's own timers if another
+    /// worker holds the driver; and the timer check interval re-tuned.
+    fn maintenance(&self) {
+        let driver = &self.shared.driver;
+        if driver.poll_nonblocking().is_none() {
+            driver.process_own(self.index);
+        }
+        self.timer_countdown.set(self.timer_interval.get());
+        let now = Instant::now();
+        if let Some(start) = self.interval_start.replace(Some(now)) {
+            let elapsed = now.duration_since(start).as_nanos().max(1);
+            let ticks = u128::from(GLOBAL_QUEUE_INTERVAL) * TIMER_CHECK_PERIOD.as_nanos() / elapsed;
+            self.timer_interval
+                .set(ticks.clamp(1, u128::from(GLOBAL_QUEUE_INTERVAL)) as u32);
+        }
+    }
+
+    /// Fires this worker's due timers every `timer_interval` ticks: a busy worker
+    /// keeps its timers on time without a clock read per task (one load when it
+    /// has none armed).
+    #[inline]
+    fn check_own_timers(&self) {
+        let left = self.timer_countdown.get();
+        if left > 1 {
+            self.timer_countdown.set(left - 1);
+            return;
+        }
+        self.timer_countdown.set(self.timer_interval.get());
+        self.shared.driver.process_own(self.index);
     }
 
     fn schedule_local(&self, task: Notified, is_yield: bool) {
@@ -271,7 +321,12 @@ impl WorkerCtx {
         self.naps.set(naps + 1);
         // Go's `netpoll(0)` in `findrunnable`: ready I/O and due timers are work, so
         // the napper sleeps only when they fired nothing.
-        if self.shared.driver.poll_nonblocking() == 0 {
+        let driver = &self.shared.driver;
+        let fired = match driver.poll_nonblocking() {
+            Some(n) => n,
+            None => driver.process_own(self.index),
+        };
+        if fired == 0 {
             std::thread::sleep(NAP);
         }
         true

@@ -34,6 +34,10 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     unsafe fn release(&self, ptr: NonNull<Header>) -> bool;
     /// A task's poll panicked (the payload still goes to its `JoinHandle`).
     fn on_panic(&self, _payload: &(dyn Any + Send)) {}
+    /// A waker the runtime woke panicked (here: a `JoinHandle`'s, at completion).
+    fn on_waker_panic(&self, payload: Box<dyn Any + Send>) {
+        self.on_panic(&*payload);
+    }
 }
 
 /// A task in a run queue: owns one reference and the right to run it.

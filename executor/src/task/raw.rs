@@ -309,10 +309,12 @@ where
     } else if snapshot.is_join_waker_set() {
         // SAFETY: JOIN_WAKER is set, so the slot is ours (invariant 4).
         let waker = unsafe { &*cell.join_waker.get() };
-        waker
-            .as_ref()
-            .expect("JOIN_WAKER set without a waker")
-            .wake_by_ref();
+        let waker = waker.as_ref().expect("JOIN_WAKER set without a waker");
+        // A panicking join waker (a hand-written one) must not unwind out of here
+        // with the task half completed: it is reported, and completion goes on.
+        if let Err(payload) = gorun_coop::wake_by_ref_catching(waker) {
+            cell.scheduler.on_waker_panic(payload);
+        }
         let snapshot = cell.header.state.unset_waker_after_complete();
         if !snapshot.is_join_interested() {
             // The handle went away meanwhile and left the waker to us.

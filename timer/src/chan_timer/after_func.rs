@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::{Action, Core};
+use crate::context::with_current;
 
 /// Runs `f` as a new task after `duration` (Go's `time.AfterFunc`). The returned
 /// handle can [`stop`](AfterFunc::stop) or [`reset`](AfterFunc::reset) it; dropping the
@@ -31,13 +32,9 @@ where
     F: FnMut() + Send + 'static,
 {
     let f: Arc<Mutex<dyn FnMut() + Send>> = Arc::new(Mutex::new(f));
-    let core = Core::new(Action::Func(f), Duration::ZERO);
-    let mut st = core.lock();
-    let due = core.arm(&mut st, duration);
-    drop(st);
-    if let Some(w) = due {
-        w.wake();
-    }
+    let core =
+        with_current(|handle| Core::new(handle, Action::Func(f), duration, Duration::ZERO, false));
+    core.start();
     AfterFunc { core }
 }
 
@@ -57,16 +54,16 @@ impl AfterFunc {
     /// pending (it is rescheduled), `false` if `f` had run or the timer was stopped
     /// (it will run again).
     pub fn reset(&self, duration: Duration) -> bool {
-        self.core.reset(duration, |_| {})
+        self.core.reset(duration, None)
     }
 }
 
 impl fmt::Debug for AfterFunc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let st = self.core.lock();
+        let (active, deadline) = self.core.snapshot();
         f.debug_struct("AfterFunc")
-            .field("armed", &st.armed)
-            .field("deadline", &st.deadline)
+            .field("active", &active)
+            .field("deadline", &deadline)
             .finish()
     }
 }

@@ -4,42 +4,41 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gorun_channel::{chan, Receiver};
+use gorun_channel::Receiver;
 
 use super::{Action, Core};
 use crate::Instant;
 
 /// A channel that receives the instant of each tick, every `period` (Go's `time.Tick`).
-/// It ticks until every receiver is dropped.
+/// It ticks until its last receiver is dropped, which stops it and frees it at once.
+/// `Duration::MAX` never ticks.
 ///
 /// # Panics
 /// If `period` is zero.
 pub fn tick(period: Duration) -> Receiver<Instant> {
-    let (tx, rx) = chan(1);
-    start(Action::Tick { tx, rx: None }, period);
-    rx
+    start(period, "gorun_timer: non-positive interval for Tick").0
 }
 
-fn start(action: Action, period: Duration) -> Arc<Core> {
-    assert!(
-        !period.is_zero(),
-        "gorun_timer: non-positive interval for Ticker"
-    );
-    let core = Core::new(action, period);
-    let mut st = core.lock();
-    let due = core.arm(&mut st, period);
-    drop(st);
-    if let Some(w) = due {
-        w.wake();
-    }
-    core
+/// A started ticker and its channel.
+fn start(period: Duration, zero_msg: &str) -> (Receiver<Instant>, Arc<Core>) {
+    assert!(!period.is_zero(), "{zero_msg}");
+    let (rx, core) = Core::with_channel(|handle, tx| {
+        let action = Action::Send {
+            tx,
+            periodic: true,
+            close: false,
+        };
+        Core::new(handle, action, period, period, false)
+    });
+    core.start();
+    (rx, core)
 }
 
 /// Go's `time.Ticker`: sends the instant of each tick on a channel with a buffer of
 /// one; a receiver that falls behind finds one tick waiting and the others dropped
 /// (the schedule is kept, like [`MissedTickBehavior::Skip`](crate::MissedTickBehavior)).
 /// `stop` and `reset` follow Go 1.23: after either returns, no tick from before it
-/// can be received. Dropping a `Ticker` stops it.
+/// can be received. Dropping a `Ticker` stops it and closes its channel.
 ///
 /// ```
 /// # futures::executor::block_on(async {
@@ -62,15 +61,8 @@ impl Ticker {
     /// # Panics
     /// If `period` is zero (Go panics on a non-positive interval too).
     pub fn new(period: Duration) -> Ticker {
-        let (tx, rx) = chan(1);
-        let core = start(
-            Action::Tick {
-                tx,
-                rx: Some(rx.clone()),
-            },
-            period,
-        );
-        Ticker { core, c: rx }
+        let (c, core) = start(period, "gorun_timer: non-positive interval for NewTicker");
+        Ticker { core, c }
     }
 
     /// The channel the ticks are sent on (Go's `t.C`).
@@ -93,23 +85,22 @@ impl Ticker {
             !period.is_zero(),
             "gorun_timer: non-positive interval for Ticker.reset"
         );
-        self.core.reset(period, |st| st.period = period);
+        self.core.reset(period, Some(period));
     }
 }
 
 impl Drop for Ticker {
     fn drop(&mut self) {
-        self.stop();
+        self.core.stop_and_close();
     }
 }
 
 impl fmt::Debug for Ticker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let st = self.core.lock();
+        let (active, next) = self.core.snapshot();
         f.debug_struct("Ticker")
-            .field("armed", &st.armed)
-            .field("period", &st.period)
-            .field("next", &st.deadline)
+            .field("active", &active)
+            .field("next", &next)
             .finish()
     }
 }

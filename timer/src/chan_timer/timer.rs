@@ -4,18 +4,20 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gorun_channel::{chan, Receiver};
+use gorun_channel::Receiver;
 
 use super::{Action, Core};
 use crate::Instant;
 
 /// A channel that receives the instant `duration` from now, once (Go's `time.After`).
 ///
-/// Usable in `select!` as a timeout case. The timer cannot be stopped, and holds a
-/// small allocation until it fires even if the receiver is dropped: in a loop with
-/// long timeouts prefer [`Timer`] (stopped on drop) or [`timeout`](crate::timeout).
-/// Unlike Go, once the value has been sent and the timer is gone, the channel is
-/// closed, so a second `recv` returns `None` rather than blocking forever.
+/// Usable in `select!` as a timeout case. As in Go 1.23, the timer is lazy and owned
+/// by its channel: it is armed only while a receiver waits on it, a receive after the
+/// deadline gets the value at once, and dropping the receiver (the one a `select!`
+/// consumed) frees the timer at once, so a loop that makes a new `after` per
+/// iteration holds nothing for the timeouts it did not take. `Duration::MAX` never
+/// fires. Unlike Go, once the value has been sent the channel is closed, so a second
+/// `recv` returns `None` rather than blocking forever.
 ///
 /// ```
 /// # futures::executor::block_on(async {
@@ -23,17 +25,18 @@ use crate::Instant;
 /// let rx = gorun_timer::after(Duration::from_millis(2));
 /// let at = rx.recv().await.unwrap();
 /// assert!(at <= gorun_timer::Instant::now());
+/// assert_eq!(gorun_timer::after(Duration::ZERO).try_recv().is_ok(), true);
 /// # });
 /// ```
 pub fn after(duration: Duration) -> Receiver<Instant> {
-    let (tx, rx) = chan(1);
-    let core = Core::new(Action::Send { tx, rx: None }, Duration::ZERO);
-    let mut st = core.lock();
-    let due = core.arm(&mut st, duration);
-    drop(st);
-    if let Some(w) = due {
-        w.wake();
-    }
+    let (rx, _core) = Core::with_channel(|handle, tx| {
+        let action = Action::Send {
+            tx,
+            periodic: false,
+            close: true,
+        };
+        Core::new(handle, action, duration, Duration::ZERO, true)
+    });
     rx
 }
 
@@ -41,8 +44,9 @@ pub fn after(duration: Duration) -> Receiver<Instant> {
 /// stopped. `stop` and `reset` follow Go 1.23: after either returns, no value from
 /// before it can be received.
 ///
-/// Dropping a `Timer` stops it (Go 1.23 collects an unreferenced timer; Rust makes it
-/// explicit).
+/// Dropping a `Timer` stops it and closes its channel, so a cloned receiver gets
+/// `None` (Go 1.23 collects an unreferenced timer; Rust makes it explicit). A
+/// receive after the deadline gets the value at once, zero included.
 ///
 /// ```
 /// # futures::executor::block_on(async {
@@ -63,23 +67,19 @@ pub struct Timer {
 }
 
 impl Timer {
-    /// A timer that sends on its channel after `duration`.
+    /// A timer that sends on its channel after `duration` (at once for zero).
+    /// `Duration::MAX` never fires.
     pub fn new(duration: Duration) -> Timer {
-        let (tx, rx) = chan(1);
-        let core = Core::new(
-            Action::Send {
+        let (c, core) = Core::with_channel(|handle, tx| {
+            let action = Action::Send {
                 tx,
-                rx: Some(rx.clone()),
-            },
-            Duration::ZERO,
-        );
-        let mut st = core.lock();
-        let due = core.arm(&mut st, duration);
-        drop(st);
-        if let Some(w) = due {
-            w.wake();
-        }
-        Timer { core, c: rx }
+                periodic: false,
+                close: false,
+            };
+            Core::new(handle, action, duration, Duration::ZERO, false)
+        });
+        core.start();
+        Timer { core, c }
     }
 
     /// The channel the instant is sent on (Go's `t.C`).
@@ -98,22 +98,22 @@ impl Timer {
     /// Re-arms the timer to fire `duration` from now, discarding any unreceived value.
     /// Returns what [`stop`](Timer::stop) would have: whether the timer was active.
     pub fn reset(&self, duration: Duration) -> bool {
-        self.core.reset(duration, |_| {})
+        self.core.reset(duration, None)
     }
 }
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        self.stop();
+        self.core.stop_and_close();
     }
 }
 
 impl fmt::Debug for Timer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let st = self.core.lock();
+        let (active, deadline) = self.core.snapshot();
         f.debug_struct("Timer")
-            .field("armed", &st.armed)
-            .field("deadline", &st.deadline)
+            .field("active", &active)
+            .field("deadline", &deadline)
             .finish()
     }
 }

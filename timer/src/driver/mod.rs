@@ -1,56 +1,77 @@
-//! The timer driver: one lock-protected wheel per runtime, driven by parking workers.
+//! The timer driver: a wheel per worker (shards), a shared clock, and the protocol by
+//! which one sleeping thread wakes for the earliest deadline of any shard.
 //!
 //! # Design
 //!
-//! One wheel behind one `Mutex`, not one per worker (Go 1.14's per-P heaps, tokio's
-//! shards): with 2 cores here the many-worker case cannot be measured, and every
-//! critical section is a few pointer writes (insert, unlink, or popping one due entry),
-//! with wakers always invoked after the lock is dropped, in batches of
-//! [`WAKE_BATCH`]. `earliest` caches the wheel's next deadline so `next_timeout` and
-//! an idle `process` never take the lock.
+//! Timers belong to workers, as in Go since 1.14 (a heap per P) and tokio (a wheel
+//! shard per worker): a worker arms and cancels its timers in its own shard, whose
+//! lock nobody else wants at that moment; see `shard.rs`. Who fires them:
+//! - the owner, between tasks ([`Driver::process_shard`], cheap when nothing is due);
+//! - any thread that processes the whole driver ([`Driver::process`]): the worker
+//!   parked in the runtime's driver, a busy worker's periodic check, or the fallback
+//!   driver's thread. That is Go's timer stealing: a parked or busy worker's due
+//!   timers fire on time although it does not look at them itself.
+//!
+//! One thread at a time sleeps for timers (the worker holding the runtime's driver,
+//! Go's netpoller M). It publishes the tick it sleeps until in `sleeping_until` and
+//! then reads every shard's `earliest` again; an arming thread that lowers a shard's
+//! `earliest` then reads `sleeping_until` and calls `unpark` if its deadline comes
+//! first. Both sides store, then fence (`SeqCst`), then load (Dekker), so at least
+//! one sees the other: the sleeper never sleeps past a timer armed while it went to
+//! sleep (the loom model `tests_loom::sleeper_sees_or_is_unparked` checks it, and
+//! fails without either fence).
 //!
 //! # Invariants
 //!
-//! 1. `earliest <= ` the wheel's next expiration (it is lowered on insert, recomputed
-//!    by `process`, left alone on cancel), so a worker never sleeps past a deadline.
-//! 2. `unpark` is called, outside the lock, whenever an insert lowers `earliest`.
-//! 3. Entry ground rules are in `entry.rs`; this module is where the lock is taken.
-//! 4. After `shutdown`, nothing is linked and nothing will be: `shutdown` is set under
-//!    the lock and every insert checks it under the lock.
+//! 1. `sleeping_until` is 0 unless a thread is between [`Driver::park_timeout`] and
+//!    [`Driver::unparked`]; then it is no later than the deadline that thread's
+//!    timeout ends at.
+//! 2. `unpark` is called, outside every lock, whenever an arming lowers a shard's
+//!    `earliest` below `sleeping_until`.
+//! 3. After `shutdown`, nothing is linked and nothing will be: `shutdown` is set
+//!    before each shard is drained under its lock, and every link checks it under the
+//!    shard's lock.
+//! 4. Wakers run outside every lock, one at a time under `catch_unwind`
+//!    (`wake.rs`): a panicking waker is reported and the driver goes on.
+
+mod arm;
+mod shard;
+mod wake;
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::ptr::NonNull;
 use std::sync::Arc;
-use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use crate::clock::{Clock, NEVER};
-use crate::entry::{Entry, FIRED, REGISTERED, SHUTDOWN, UNREGISTERED};
-use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use crate::loom::sync::{Mutex, MutexGuard};
-use crate::wheel::Wheel;
+use crate::clock::Clock;
+use crate::loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::Instant;
 
-/// Wakers collected under the lock before it is dropped to wake them.
-pub(crate) const WAKE_BATCH: usize = 32;
+pub(crate) use arm::NEVER_NS;
+use shard::Shard;
+pub use wake::PanicHandler;
+use wake::WakeList;
 
 /// How a driver spawns the tasks of [`after_func`](crate::after_func): the executor
 /// installs one with [`Driver::set_spawner`].
 pub type Spawner = Arc<dyn Fn(Pin<Box<dyn Future<Output = ()> + Send>>) + Send + Sync>;
 
-/// The timer driver of one runtime: a hierarchical timing wheel and its clock.
+/// The timer driver of one runtime: a hierarchical timing wheel per worker and a
+/// clock they share.
 ///
-/// An executor creates one, [`enter`](Driver::enter)s it on each worker thread, and
-/// drives it from its parking loop:
+/// An executor creates one with a shard per worker
+/// ([`with_shards`](Driver::with_shards)), [`enter_shard`](Driver::enter_shard)s it on
+/// each worker thread, fires the worker's own timers between tasks
+/// ([`process_shard`](Driver::process_shard)), and sleeps for the earliest timer of
+/// all shards in its parking loop:
 ///
 /// ```
 /// # use std::sync::Arc;
 /// # use std::time::Duration;
 /// use gorun_timer::Driver;
 ///
-/// let driver = Driver::new(Arc::new(|| { /* unpark a worker */ }));
+/// let driver = Driver::new(Arc::new(|| { /* unpark the sleeping thread */ }));
 /// let _guard = driver.enter();
 /// let sleep = gorun_timer::sleep(Duration::from_millis(5));
 /// # let mut sleep = Box::pin(sleep);
@@ -58,8 +79,9 @@ pub type Spawner = Arc<dyn Fn(Pin<Box<dyn Future<Output = ()> + Send>>) + Send +
 /// # use std::future::Future;
 /// // A worker's parking loop:
 /// loop {
-///     let timeout = driver.next_timeout(); // None: no timer armed
+///     let timeout = driver.park_timeout(); // None: no timer armed
 ///     std::thread::sleep(timeout.unwrap_or(Duration::from_millis(1))); // park(timeout)
+///     driver.unparked();
 ///     if driver.process() > 0 {
 ///         break; // the sleep's task was woken
 ///     }
@@ -74,78 +96,59 @@ pub struct Driver {
 }
 
 pub(crate) struct Inner {
-    wheel: Mutex<Wheel>,
-    /// Lower bound of the wheel's next expiration tick; `u64::MAX` = nothing linked.
-    earliest: AtomicU64,
+    shards: Box<[Shard]>,
+    /// The tick the sleeping thread's timeout ends at; 0: nobody sleeps (invariant 1).
+    sleeping_until: AtomicU64,
     shutdown: AtomicBool,
     pub(crate) clock: Clock,
     unpark: Arc<dyn Fn() + Send + Sync>,
+    /// The shard the next thread that enters without one of its own gets.
+    next_shard: AtomicUsize,
     spawner: std::sync::Mutex<Option<Spawner>>,
+    on_panic: std::sync::OnceLock<PanicHandler>,
 }
 
 impl fmt::Debug for Driver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Driver")
+            .field("shards", &self.inner.shards.len())
             .field("paused", &self.is_paused())
             .field("shutdown", &self.inner.shutdown.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
 
-/// Wakers to invoke once the lock is dropped.
-struct WakeList {
-    wakers: [Option<Waker>; WAKE_BATCH],
-    len: usize,
-}
-
-impl WakeList {
-    fn new() -> Self {
-        WakeList {
-            wakers: [const { None }; WAKE_BATCH],
-            len: 0,
-        }
-    }
-    fn push(&mut self, w: Waker) {
-        self.wakers[self.len] = Some(w);
-        self.len += 1;
-    }
-    fn is_full(&self) -> bool {
-        self.len == WAKE_BATCH
-    }
-    fn wake_all(&mut self) {
-        for w in &mut self.wakers[..self.len] {
-            if let Some(w) = w.take() {
-                w.wake();
-            }
-        }
-        self.len = 0;
-    }
-}
-
 impl Driver {
-    /// Creates a driver. `unpark` is called when a newly armed timer is due earlier
-    /// than every timer armed before it, so a worker parked with the old
-    /// [`next_timeout`](Driver::next_timeout) must wake and park again with the new one.
-    /// It is called outside the driver's lock and must be cheap; a call that lands
-    /// between a worker's `next_timeout` and its park must not be lost (give it
-    /// `std::thread::park`'s token semantics).
+    /// Creates a driver with one shard. `unpark` is called when a newly armed timer
+    /// is due before the thread sleeping for timers (see
+    /// [`park_timeout`](Driver::park_timeout)) would wake, so that it wakes and sleeps
+    /// again with the new timeout. It is called outside the driver's locks and must be
+    /// cheap; a call that lands between that thread's `park_timeout` and its sleep
+    /// must not be lost (give it `std::thread::park`'s token semantics).
     pub fn new(unpark: Arc<dyn Fn() + Send + Sync>) -> Driver {
+        Driver::with_shards(1, unpark)
+    }
+
+    /// Creates a driver with `shards` wheels (at least one): one per worker of the
+    /// executor that drives it. See [`new`](Driver::new) for `unpark`.
+    pub fn with_shards(shards: usize, unpark: Arc<dyn Fn() + Send + Sync>) -> Driver {
         Driver {
             inner: Arc::new(Inner {
-                wheel: Mutex::new(Wheel::new()),
-                earliest: AtomicU64::new(u64::MAX),
+                shards: (0..shards.max(1)).map(|_| Shard::new()).collect(),
+                sleeping_until: AtomicU64::new(0),
                 shutdown: AtomicBool::new(false),
                 clock: Clock::new(),
                 unpark,
+                next_shard: AtomicUsize::new(0),
                 spawner: std::sync::Mutex::new(None),
+                on_panic: std::sync::OnceLock::new(),
             }),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Wheel> {
-        // The wheel is consistent between statements that panic (none do), so a
-        // poisoned lock is still usable.
-        self.inner.wheel.lock().unwrap_or_else(|e| e.into_inner())
+    /// The number of shards (wheels).
+    pub fn shards(&self) -> usize {
+        self.inner.shards.len()
     }
 
     /// Installs the spawner that [`after_func`](crate::after_func) uses to run its
@@ -163,24 +166,53 @@ impl Driver {
             .clone()
     }
 
+    /// Installs what receives the panic of a waker the driver wakes (a timer's task
+    /// waker that panics). Without one, the panic is dropped after the panic hook has
+    /// printed it; the driver goes on either way. Set once; later calls are ignored.
+    pub fn set_panic_handler(&self, handler: PanicHandler) {
+        let _ = self.inner.on_panic.set(handler);
+    }
+
+    pub(crate) fn on_panic(&self) -> Option<&PanicHandler> {
+        self.inner.on_panic.get()
+    }
+
+    /// Wakes a batch outside every lock (invariant 4).
+    fn wake(&self, wakes: &mut WakeList) {
+        wakes.wake_all(self.on_panic());
+    }
+
     /// Now, on this driver's clock (paused or real).
     pub fn now(&self) -> Instant {
         Instant::from_std(self.inner.clock.now())
     }
 
-    pub(crate) fn tick_for(&self, deadline: Instant) -> u64 {
-        self.inner.clock.tick_for(deadline.into_std())
-    }
-
-    pub(crate) fn clock(&self) -> &crate::clock::Clock {
+    pub(crate) fn clock(&self) -> &Clock {
         &self.inner.clock
     }
 
-    /// How long a parking worker may sleep: `None` when no timer is armed (or the
-    /// clock is paused and nothing is due: paused time does not pass by waiting),
-    /// `Some(Duration::ZERO)` when something is due now. Lock-free.
-    pub fn next_timeout(&self) -> Option<Duration> {
-        let earliest = self.inner.earliest.load(Ordering::Acquire);
+    pub(crate) fn shard(&self, index: usize) -> &Shard {
+        &self.inner.shards[index]
+    }
+
+    /// A shard for a thread that enters this driver without one of its own
+    /// (round robin, so such threads spread over the shards).
+    pub(crate) fn pick_shard(&self) -> usize {
+        self.inner.next_shard.fetch_add(1, Ordering::Relaxed) % self.inner.shards.len()
+    }
+
+    /// The earliest tick any shard may have due (`u64::MAX`: nothing armed).
+    fn min_earliest(&self) -> u64 {
+        self.inner
+            .shards
+            .iter()
+            .map(Shard::earliest)
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+
+    /// How long a thread may sleep before a timer is due, for `earliest`.
+    fn timeout_for(&self, earliest: u64) -> Option<Duration> {
         if earliest == u64::MAX {
             return None;
         }
@@ -198,45 +230,84 @@ impl Driver {
         )
     }
 
-    /// Fires every timer whose deadline has passed, invoking wakers outside the lock.
-    /// Returns how many fired. Cheap (lock-free) when nothing is due.
-    pub fn process(&self) -> usize {
-        let now = self.inner.clock.now_tick();
-        if now < self.inner.earliest.load(Ordering::Acquire) {
-            return 0;
-        }
-        self.process_at(now)
+    /// How long a thread may sleep now: `None` when no timer is armed (or the clock is
+    /// paused and nothing is due: paused time does not pass by waiting),
+    /// `Some(Duration::ZERO)` when something is due. One load per shard.
+    pub fn next_timeout(&self) -> Option<Duration> {
+        self.timeout_for(self.min_earliest())
     }
 
-    fn process_at(&self, now: u64) -> usize {
-        let mut fired = 0;
-        let mut wakes = WakeList::new();
-        let mut wheel = self.lock();
-        while let Some(entry) = wheel.poll(now) {
-            // SAFETY: [1] popped entries are live (ground rule 5) and unlinked; [2] we
-            // hold the lock, so the entry's fields are ours until the FIRED store,
-            // which is our last access (ground rule 3).
-            let waker = unsafe {
-                let e = entry.as_ref();
-                let w = e.replace_waker(None);
-                e.set_state(FIRED);
-                w
-            };
-            fired += 1;
-            if let Some(w) = waker {
-                wakes.push(w);
-                if wakes.is_full() {
-                    drop(wheel);
-                    wakes.wake_all();
-                    wheel = self.lock();
-                }
-            }
+    /// As [`next_timeout`](Driver::next_timeout), for the one thread about to sleep
+    /// for this driver's timers: it also publishes how long it will sleep, so that a
+    /// timer armed meanwhile for earlier calls `unpark`. Call
+    /// [`unparked`](Driver::unparked) once awake.
+    pub fn park_timeout(&self) -> Option<Duration> {
+        let until = self.publish_sleep();
+        self.timeout_for(until)
+    }
+
+    /// Publishes the tick the caller will sleep until and returns it (see
+    /// [`park_timeout`](Driver::park_timeout)).
+    pub(crate) fn publish_sleep(&self) -> u64 {
+        let first = self.min_earliest();
+        // 0 means "nobody sleeps"; a sleeper for tick 0 is due anyway.
+        self.inner
+            .sleeping_until
+            .store(first.max(1), Ordering::SeqCst);
+        // Read again after publishing: an arming thread that lowered a shard before
+        // it could see our publication is seen here (invariant 1, module docs). The
+        // fence pairs with the one in `lowered`: store, fence, load on both sides.
+        fence(Ordering::SeqCst);
+        first.min(self.min_earliest())
+    }
+
+    /// Moves the paused clock without firing (loom models fire on a thread of their
+    /// own with `process`).
+    #[cfg(all(test, loom))]
+    pub(crate) fn pause_advance_for_loom(&self, d: Duration) {
+        self.inner.clock.advance(d);
+    }
+
+    /// The sleeping thread is awake: arming threads stop unparking it.
+    pub fn unparked(&self) {
+        self.inner.sleeping_until.store(0, Ordering::SeqCst);
+    }
+
+    /// Called by an arming thread that lowered a shard's `earliest` to `when`.
+    fn lowered(&self, when: u64) {
+        // Pairs with the fence in `publish_sleep` (the shard's store came before).
+        fence(Ordering::SeqCst);
+        if when < self.inner.sleeping_until.load(Ordering::SeqCst) {
+            (self.inner.unpark)();
         }
-        let next = wheel.next_expiration().map_or(u64::MAX, |e| e.deadline);
-        self.inner.earliest.store(next, Ordering::Release);
-        drop(wheel);
-        wakes.wake_all();
-        fired
+    }
+
+    /// Fires the due timers of every shard, invoking wakers outside the locks.
+    /// Returns how many fired. One load per shard (and a clock read if any has a
+    /// timer armed) when nothing is due.
+    pub fn process(&self) -> usize {
+        if self.min_earliest() == u64::MAX {
+            return 0;
+        }
+        let now = self.inner.clock.now_tick();
+        let mut wake = |w: &mut WakeList| self.wake(w);
+        self.inner
+            .shards
+            .iter()
+            .map(|s| s.process(now, &mut wake))
+            .sum()
+    }
+
+    /// Fires the due timers of shard `index` only (a worker's own, between tasks).
+    /// One load when it has no timer armed, and a clock read when it has.
+    /// `index` is taken modulo the shard count.
+    pub fn process_shard(&self, index: usize) -> usize {
+        let shard = &self.inner.shards[index % self.inner.shards.len()];
+        if shard.earliest() == u64::MAX {
+            return 0;
+        }
+        let now = self.inner.clock.now_tick();
+        shard.process(now, &mut |w| self.wake(w))
     }
 
     /// Freezes this driver's clock: time then moves only by [`advance`](Driver::advance)
@@ -271,13 +342,15 @@ impl Driver {
             return false;
         }
         loop {
-            let next = self.lock().next_expiration().map(|e| e.deadline);
-            let Some(tick) = next else {
+            // A lower bound of the earliest deadline: jumping there either fires it
+            // or cascades its wheel slot and raises the bound (invariant 1 of
+            // `shard.rs`), so the loop ends.
+            let tick = self.min_earliest();
+            if tick == u64::MAX {
                 return false;
-            };
+            }
             self.inner.clock.advance_to_tick(tick);
-            // The slot may only cascade (a higher-level slot); go on until one fires.
-            if self.process_at(self.inner.clock.now_tick()) > 0 {
+            if self.process() > 0 {
                 return true;
             }
         }
@@ -287,29 +360,10 @@ impl Driver {
     /// `Sleep` then stays pending forever — the executor drops such tasks). After this,
     /// new timers on this driver never complete. Idempotent.
     pub fn shutdown(&self) {
-        let mut wakes = WakeList::new();
-        let mut wheel = self.lock();
-        self.inner.shutdown.store(true, Ordering::Release);
-        while let Some(entry) = wheel.pop_any() {
-            // SAFETY: as in `process_at`; SHUTDOWN is our last access.
-            let waker = unsafe {
-                let e = entry.as_ref();
-                let w = e.replace_waker(None);
-                e.set_state(SHUTDOWN);
-                w
-            };
-            if let Some(w) = waker {
-                wakes.push(w);
-                if wakes.is_full() {
-                    drop(wheel);
-                    wakes.wake_all();
-                    wheel = self.lock();
-                }
-            }
+        self.inner.shutdown.store(true, Ordering::SeqCst);
+        for shard in self.inner.shards.iter() {
+            shard.drain(&mut |w| self.wake(w));
         }
-        self.inner.earliest.store(u64::MAX, Ordering::Release);
-        drop(wheel);
-        wakes.wake_all();
         (self.inner.unpark)();
     }
 
@@ -318,148 +372,19 @@ impl Driver {
         self.inner.shutdown.load(Ordering::Acquire)
     }
 
-    /// Links `entry` under the lock, due at `when`, with `waker`; or reports it due.
-    /// Returns `(ready, unpark, displaced waker)`. Lock held by the caller.
-    ///
-    /// # Safety
-    /// `entry` is not REGISTERED, and stays live until it is unlinked (ground rule 5).
-    unsafe fn link(
-        &self,
-        wheel: &mut Wheel,
-        entry: &Entry,
-        when: u64,
-        waker: Waker,
-    ) -> (bool, bool, Option<Waker>) {
-        debug_assert_ne!(entry.state(), REGISTERED);
-        if when == NEVER || self.inner.shutdown.load(Ordering::Relaxed) {
-            entry.set_state(UNREGISTERED);
-            return (false, false, Some(waker));
-        }
-        // SAFETY: the caller vouches for the entry's life; we hold the lock.
-        match unsafe { wheel.insert(NonNull::from(entry), when) } {
-            Err(()) => {
-                entry.set_state(FIRED);
-                (true, false, Some(waker))
-            }
-            Ok(()) => {
-                // SAFETY: linked now, and we hold the lock.
-                let old = unsafe { entry.replace_waker(Some(waker)) };
-                entry.set_state(REGISTERED);
-                let unpark = when < self.inner.earliest.load(Ordering::Relaxed);
-                if unpark {
-                    self.inner.earliest.store(when, Ordering::Release);
-                }
-                (false, unpark, old)
-            }
-        }
-    }
-
-    /// Polls a timer entry due at tick `when`: `Ready` once it has fired, else
-    /// registers (or refreshes) `waker`.
-    pub(crate) fn poll_entry(&self, entry: Pin<&Entry>, when: u64, waker: &Waker) -> Poll<()> {
-        match entry.state() {
-            FIRED => return Poll::Ready(()),
-            SHUTDOWN => return Poll::Pending,
-            // No clock read here: arming compares with the wheel's `elapsed` (a deadline
-            // between it and now fires on the next `process`, at most a tick later).
-            // A zero-duration sleep is created already fired.
-            UNREGISTERED if when == NEVER => return Poll::Pending,
-            _ => {}
-        }
-        let mut wheel = self.lock();
-        let (ready, unpark, old) = match entry.state() {
-            FIRED => (true, false, None),
-            SHUTDOWN => (false, false, None),
-            // SAFETY: linked entry, lock held.
-            REGISTERED => (false, false, unsafe { entry.update_waker(waker) }),
-            // SAFETY: unregistered; the owner pinned it and unlinks it before dropping.
-            _ => unsafe { self.link(&mut wheel, &entry, when, waker.clone()) },
-        };
-        drop(wheel);
-        drop(old);
-        if unpark {
-            (self.inner.unpark)();
-        }
-        if ready {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    }
-
-    /// Unlinks `entry` if it is armed. Returns whether it was (so it will not fire).
-    pub(crate) fn cancel(&self, entry: Pin<&Entry>) -> bool {
-        if entry.state() != REGISTERED {
-            return false;
-        }
-        let mut wheel = self.lock();
-        if entry.state() != REGISTERED {
-            return false;
-        }
-        // SAFETY: REGISTERED means linked into this wheel; we hold the lock.
-        let waker = unsafe {
-            wheel.remove(NonNull::from(&*entry));
-            entry.replace_waker(None)
-        };
-        entry.set_state(UNREGISTERED);
-        drop(wheel);
-        drop(waker);
-        true
-    }
-
-    /// Moves `entry` to tick `when`. If it was armed (or `waker` is given) it stays
-    /// armed with its waker; otherwise it becomes unregistered and arms on its next
-    /// poll. Returns whether it was armed before, and a waker to wake (after the
-    /// caller drops its own locks) if the new deadline has already passed.
-    pub(crate) fn reset_entry(
-        &self,
-        entry: Pin<&Entry>,
-        when: u64,
-        waker: Option<&Waker>,
-    ) -> (bool, Option<Waker>) {
-        let mut wheel = self.lock();
-        let was_armed = entry.state() == REGISTERED;
-        let mut old = if was_armed {
-            // SAFETY: linked into this wheel; we hold the lock.
-            unsafe {
-                wheel.remove(NonNull::from(&*entry));
-                entry.replace_waker(None)
-            }
-        } else {
-            None
-        };
-        entry.set_state(UNREGISTERED);
-        if let Some(w) = waker {
-            old = Some(w.clone());
-        }
-        let (mut wake_now, mut unpark, mut drop_later) = (None, false, None);
-        if let Some(w) = old {
-            if when != NEVER && when <= self.inner.clock.now_tick() {
-                entry.set_state(FIRED);
-                wake_now = Some(w);
-            } else {
-                // SAFETY: unregistered just above; the owner keeps it pinned and live.
-                let (ready, u, displaced) = unsafe { self.link(&mut wheel, &entry, when, w) };
-                unpark = u;
-                if ready {
-                    wake_now = displaced;
-                } else {
-                    drop_later = displaced;
-                }
-            }
-        }
-        drop(wheel);
-        drop(drop_later);
-        if unpark {
-            (self.inner.unpark)();
-        }
-        (was_armed, wake_now)
+    /// Whether two handles are the same driver.
+    pub(crate) fn ptr_eq(&self, other: &Driver) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 }
 
 impl Inner {
     #[cfg(test)]
     pub(crate) fn earliest(&self) -> u64 {
-        self.earliest.load(Ordering::Acquire)
+        self.shards
+            .iter()
+            .map(Shard::earliest)
+            .min()
+            .unwrap_or(u64::MAX)
     }
 }

@@ -1,6 +1,6 @@
 //! The hierarchical timing wheel (Varghese & Lauck, "Hashed and Hierarchical Timing
 //! Wheels", SOSP 1987), laid out as tokio's `runtime/time/wheel`: 6 levels of 64 slots
-//! at 1 ms per tick, so it spans 64^6 ms (about 2.2 years).
+//! at 125 µs per tick (see `clock.rs`), so it spans 64^6 ticks (about 99 days).
 //!
 //! An entry due at tick `when` goes to the level of the most significant 6-bit digit
 //! in which `when` differs from `elapsed`, in the slot given by that digit of `when`.
