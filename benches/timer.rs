@@ -6,8 +6,9 @@
 //!   timer cost, on one thread.
 //! - `timeout_ready`: `timeout(1 s, ready)` polled once: the cost of the wrapper.
 //! - `zero_timer_1m`: Go's `TestZeroTimer`: 1,000,000 rounds of a zero-duration
-//!   `Timer` and a receive from its channel, in one task (tokio: `sleep(ZERO).await`,
-//!   its nearest equivalent).
+//!   `Timer` and a receive from its channel, in one task. gorun only, against Go's
+//!   `BenchmarkTimerZero1M`: tokio has no channel timer, and its nearest equivalent,
+//!   `sleep(Duration::ZERO)`, waits for the next millisecond tick (a 1,000 s run).
 //! - `sleep_100k_10ms`: 100,000 tasks each sleep 10 ms; wait for all (seed workload).
 //! - `sleep_1m_1s` (not criterion): 1,000,000 tasks each sleep 1 s, each runtime in
 //!   its own child process, reporting wall time and peak RSS (`VmHWM`).
@@ -159,21 +160,6 @@ fn zero_timer(c: &mut Criterion) {
                     let t = gorun::time::Timer::new(Duration::ZERO);
                     black_box(t.c().recv().await.unwrap());
                 }
-            })
-        })
-    });
-    drop(rt);
-    let rt = tokio_rt();
-    g.bench_function("tokio", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                tokio::spawn(async {
-                    for _ in 0..N_ZERO {
-                        tokio::time::sleep(Duration::ZERO).await;
-                    }
-                })
-                .await
-                .unwrap()
             })
         })
     });

@@ -143,23 +143,6 @@ impl Driver {
     }
 }
 
-/// The shard the current thread arms into on `driver`, if it entered it (or uses it
-/// as its global driver).
-#[inline]
-pub(crate) fn shard_of(driver: &Driver) -> Option<usize> {
-    let find = |c: &RefCell<Option<Handle>>| {
-        c.borrow()
-            .as_ref()
-            .filter(|h| h.driver().ptr_eq(driver))
-            .map(Handle::shard)
-    };
-    CURRENT
-        .try_with(find)
-        .ok()
-        .flatten()
-        .or_else(|| GLOBAL_HANDLE.try_with(find).ok().flatten())
-}
-
 /// Runs `f` with the current handle, or this thread's handle of the global driver.
 #[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(&Handle) -> R) -> R {

@@ -2,9 +2,10 @@
 //! asks of the driver. Deadlines are nanoseconds since the driver's origin, with
 //! [`NEVER_NS`] for a timer that never fires.
 //!
-//! An entry is linked into the shard of the thread that arms it, when that thread
-//! entered this driver (a worker arms into its own wheel); otherwise into the shard
-//! it recorded last (the one of the thread that created it).
+//! An entry is linked into the shard it records: that of the thread that created it
+//! (a `Sleep` made on a worker, and first polled by the same task, arms into that
+//! worker's wheel). Looking up the arming thread's shard instead cost a thread-local
+//! access per arm for the rare timer created on one worker and armed on another.
 
 use std::pin::Pin;
 use std::task::{Poll, Waker};
@@ -31,12 +32,6 @@ struct Linked {
 }
 
 impl Driver {
-    /// The shard the current thread arms into: its own if it entered this driver,
-    /// else `fallback`.
-    fn arming_shard(&self, fallback: usize) -> usize {
-        crate::context::shard_of(self).unwrap_or(fallback) % self.inner.shards.len()
-    }
-
     /// Links `entry` into shard `index`, due at `deadline_ns` (not [`NEVER_NS`]).
     ///
     /// # Safety
@@ -58,7 +53,7 @@ impl Driver {
                 waker: Some(waker),
             };
         }
-        entry.set_shard(index);
+        debug_assert_eq!(entry.shard(), index);
         let when = tick_of_ns(deadline_ns);
         // SAFETY: forwarded from the caller; the entry records this shard now.
         match unsafe { self.shard(index).link(wheel, entry, when, waker) } {
@@ -91,7 +86,7 @@ impl Driver {
             REGISTERED => return self.refresh(entry, waker),
             _ => {}
         }
-        let index = self.arming_shard(entry.shard());
+        let index = entry.shard();
         let shard = self.shard(index);
         let mut wheel = shard.lock();
         // SAFETY: unregistered (only its owner, us, links it); the owner keeps it
@@ -178,7 +173,7 @@ impl Driver {
         let Some(w) = waker else {
             return (was_armed, None); // arms on its next poll
         };
-        let index = self.arming_shard(entry.shard());
+        let index = entry.shard();
         let shard = self.shard(index);
         let mut wheel = shard.lock();
         // SAFETY: unregistered just above; the owner keeps it pinned and live.

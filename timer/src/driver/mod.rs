@@ -371,11 +371,6 @@ impl Driver {
     pub fn is_shutdown(&self) -> bool {
         self.inner.shutdown.load(Ordering::Acquire)
     }
-
-    /// Whether two handles are the same driver.
-    pub(crate) fn ptr_eq(&self, other: &Driver) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
-    }
 }
 
 impl Inner {
