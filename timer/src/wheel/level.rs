@@ -3,9 +3,7 @@
 //! Level `L` has slots of `64^L` ticks, so it spans `64^(L+1)` ticks. The bitmap makes
 //! "next occupied slot" one rotate and one `trailing_zeros`.
 
-use std::ptr::NonNull;
-
-use crate::entry::{Entry, List};
+use super::nodes::{List, Nodes};
 
 /// Slots per level.
 pub(crate) const LEVEL_MULT: usize = 64;
@@ -82,46 +80,38 @@ impl Level {
         })
     }
 
-    /// # Safety
-    /// As for [`List::push_front`]; `when` is the entry's deadline tick.
-    pub(crate) unsafe fn add_entry(&mut self, entry: NonNull<Entry>, when: u64) {
+    /// Links node `i`, due at tick `when`, into its slot.
+    pub(crate) fn add(&mut self, nodes: &mut Nodes, i: u32, when: u64) {
         let slot = slot_for(when, self.level);
-        // SAFETY: forwarded from the caller.
-        unsafe { self.slots[slot].push_front(entry) };
+        self.slots[slot].push_front(nodes, i);
         self.occupied |= 1 << slot;
     }
 
-    /// # Safety
-    /// As for [`List::remove`]: the entry is in the slot of this level for `when`.
-    pub(crate) unsafe fn remove_entry(&mut self, entry: NonNull<Entry>, when: u64) {
+    /// Unlinks node `i`, due at tick `when`, from its slot.
+    pub(crate) fn remove(&mut self, nodes: &mut Nodes, i: u32, when: u64) {
         let slot = slot_for(when, self.level);
-        // SAFETY: forwarded from the caller.
-        unsafe { self.slots[slot].remove(entry) };
+        self.slots[slot].remove(nodes, i);
         if self.slots[slot].is_empty() {
             self.occupied &= !(1 << slot);
         }
     }
 
-    /// Empties `slot`, returning its entries.
+    /// Empties `slot`, returning its nodes.
     pub(crate) fn take_slot(&mut self, slot: usize) -> List {
         self.occupied &= !(1 << slot);
         self.slots[slot].take()
     }
 
-    /// Unlinks any one entry (shutdown drain).
-    ///
-    /// # Safety
-    /// The driver lock is held.
-    pub(crate) unsafe fn pop_any(&mut self) -> Option<NonNull<Entry>> {
+    /// Unlinks any one node (shutdown drain).
+    pub(crate) fn pop_any(&mut self, nodes: &mut Nodes) -> Option<u32> {
         if self.occupied == 0 {
             return None;
         }
         let slot = self.occupied.trailing_zeros() as usize;
-        // SAFETY: forwarded from the caller.
-        let entry = unsafe { self.slots[slot].pop_front() };
+        let i = self.slots[slot].pop_front(nodes);
         if self.slots[slot].is_empty() {
             self.occupied &= !(1 << slot);
         }
-        entry
+        i
     }
 }

@@ -20,15 +20,20 @@
 //!    then acts as a ring; they re-cascade each rotation until their `when` is in
 //!    range, so they never fire early.
 //!
+//! The lists are of link nodes in a slab the wheel owns (`nodes.rs`), each pointing
+//! at its entry, which records the node's index.
+//!
 //! Everything here runs under the driver lock: holding `&mut Wheel` is holding it.
 
 mod level;
+mod nodes;
 
 use std::ptr::NonNull;
 
-use crate::entry::{Entry, List, PENDING};
+use crate::entry::Entry;
 pub(crate) use level::Expiration;
 use level::Level;
+use nodes::{List, Nodes, PENDING};
 
 /// Levels of the wheel.
 pub(crate) const NUM_LEVELS: usize = 6;
@@ -43,6 +48,7 @@ pub(crate) struct Wheel {
     levels: Box<[Level; NUM_LEVELS]>,
     /// Due entries not yet fired.
     pending: List,
+    nodes: Nodes,
 }
 
 /// The level an entry due at `when` belongs to, seen from `elapsed`.
@@ -63,6 +69,7 @@ impl Wheel {
             elapsed: 0,
             levels: Box::new(std::array::from_fn(Level::new)),
             pending: List::new(),
+            nodes: Nodes::default(),
         }
     }
 
@@ -75,20 +82,19 @@ impl Wheel {
     /// `when <= elapsed`: the entry is already due.
     ///
     /// # Safety
-    /// As for [`List::push_front`]: `entry` is live, on no list, and is unlinked with
-    /// [`Wheel::remove`] or popped by [`Wheel::poll`] before it goes away.
+    /// `entry` is live, not linked, and is unlinked with [`Wheel::remove`] or popped
+    /// by [`Wheel::poll`] before it goes away (entry ground rule 5).
     pub(crate) unsafe fn insert(&mut self, entry: NonNull<Entry>, when: u64) -> Result<(), ()> {
         if when <= self.elapsed {
             return Err(());
         }
         debug_assert_ne!(when, PENDING);
-        // SAFETY: [1] we hold the lock (we have `&mut self`); [2] the caller vouches
-        // for the entry's life and that it is on no list.
-        unsafe {
-            entry.as_ref().set_when(when);
-            let level = level_for(self.elapsed, when);
-            self.levels[level].add_entry(entry, when);
-        }
+        let i = self.nodes.alloc(entry, when);
+        // SAFETY: the caller vouches for the entry's life; we hold the lock (we
+        // have `&mut self`).
+        unsafe { entry.as_ref().set_node(i) };
+        let level = level_for(self.elapsed, when);
+        self.levels[level].add(&mut self.nodes, i, when);
         Ok(())
     }
 
@@ -97,18 +103,18 @@ impl Wheel {
     /// # Safety
     /// `entry` is linked into this wheel (a slot or the pending list).
     pub(crate) unsafe fn remove(&mut self, entry: NonNull<Entry>) {
-        // SAFETY: linked entries are live and we hold the lock; invariant 1 says
-        // `level_for` finds the slot it was put in.
-        unsafe {
-            let when = entry.as_ref().when();
-            if when == PENDING {
-                self.pending.remove(entry);
-            } else {
-                debug_assert!(when > self.elapsed);
-                let level = level_for(self.elapsed, when);
-                self.levels[level].remove_entry(entry, when);
-            }
+        // SAFETY: linked entries are live and we hold the lock.
+        let i = unsafe { entry.as_ref().node() };
+        let when = self.nodes.when(i);
+        if when == PENDING {
+            self.pending.remove(&mut self.nodes, i);
+        } else {
+            debug_assert!(when > self.elapsed);
+            // Invariant 1: `level_for` finds the slot it was put in.
+            let level = level_for(self.elapsed, when);
+            self.levels[level].remove(&mut self.nodes, i, when);
         }
+        self.nodes.free(i);
     }
 
     /// The earliest occupied slot (invariant 3), if any. Its deadline is a lower bound
@@ -130,9 +136,8 @@ impl Wheel {
     /// more, having then advanced `elapsed` to `now`.
     pub(crate) fn poll(&mut self, now: u64) -> Option<NonNull<Entry>> {
         loop {
-            // SAFETY: we hold the lock; popped entries are live (ground rule 5).
-            if let Some(entry) = unsafe { self.pending.pop_front() } {
-                return Some(entry);
+            if let Some(i) = self.pending.pop_front(&mut self.nodes) {
+                return Some(self.nodes.free(i));
             }
             match self.next_expiration() {
                 Some(exp) if exp.deadline <= now => self.process_expiration(exp),
@@ -149,22 +154,18 @@ impl Wheel {
         let mut list = self.levels[exp.level].take_slot(exp.slot);
         // Re-inserts below are computed from the slot's start.
         self.set_elapsed(exp.deadline);
-        // SAFETY: [1] we hold the lock; [2] the entries came off our slot, so they are
-        // live (ground rule 5) and now on no list.
-        unsafe {
-            while let Some(entry) = list.pop_front() {
-                let when = entry.as_ref().when();
-                if when <= exp.deadline {
-                    entry.as_ref().set_when(PENDING);
-                    self.pending.push_front(entry);
-                } else {
-                    let level = level_for(self.elapsed, when);
-                    debug_assert!(
-                        level < exp.level || exp.level == NUM_LEVELS - 1,
-                        "cascade must go down"
-                    );
-                    self.levels[level].add_entry(entry, when);
-                }
+        while let Some(i) = list.pop_front(&mut self.nodes) {
+            let when = self.nodes.when(i);
+            if when <= exp.deadline {
+                self.nodes.set_when(i, PENDING);
+                self.pending.push_front(&mut self.nodes, i);
+            } else {
+                let level = level_for(self.elapsed, when);
+                debug_assert!(
+                    level < exp.level || exp.level == NUM_LEVELS - 1,
+                    "cascade must go down"
+                );
+                self.levels[level].add(&mut self.nodes, i, when);
             }
         }
     }
@@ -177,13 +178,20 @@ impl Wheel {
 
     /// Unlinks any one entry, for shutdown.
     pub(crate) fn pop_any(&mut self) -> Option<NonNull<Entry>> {
-        // SAFETY: we hold the lock.
-        unsafe {
-            if let Some(e) = self.pending.pop_front() {
-                return Some(e);
+        let i = match self.pending.pop_front(&mut self.nodes) {
+            Some(i) => i,
+            None => {
+                let nodes = &mut self.nodes;
+                self.levels.iter_mut().find_map(|l| l.pop_any(nodes))?
             }
-            self.levels.iter_mut().find_map(|l| l.pop_any())
-        }
+        };
+        Some(self.nodes.free(i))
+    }
+
+    /// Nodes in use, for tests: one per linked entry.
+    #[cfg(test)]
+    pub(crate) fn live_nodes(&self) -> usize {
+        self.nodes.live()
     }
 }
 

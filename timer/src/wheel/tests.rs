@@ -1,6 +1,7 @@
 //! Model tests: random insert / cancel / advance sequences against a `BTreeMap` of
-//! deadlines. Checks that entries fire exactly when due, in deadline order, once, and
-//! that cancelled entries never fire.
+//! deadlines. Checks that entries fire exactly when due, in deadline order, once,
+//! that cancelled entries never fire, and that the wheel holds one link node per
+//! linked entry.
 
 use std::collections::BTreeSet;
 use std::pin::Pin;
@@ -155,6 +156,8 @@ proptest! {
                 Op::Cancel(i) => h.cancel(i),
                 Op::Advance(d) => h.advance(d),
             }
+            // One link node per linked entry: none leaked, none shared.
+            prop_assert_eq!(h.wheel.live_nodes(), h.model.len());
         }
         // Drain everything: far entries included, they fire at their own tick.
         while let Some(&(last, _)) = h.model.iter().next_back() {
