@@ -1,9 +1,9 @@
 //! The driver's clock: real monotonic time, or a paused clock moved by hand.
 //!
 //! Time inside the driver is nanoseconds since the driver's `origin` (a
-//! `std::time::Instant`); the wheel counts whole ticks of 125 µs of it (an eighth of a
-//! millisecond: a whole number of ticks per millisecond, fine enough that a 1 ms
-//! sleep in a loop takes 1.0–1.1 ms, as in Go, not 2 as with millisecond ticks).
+//! `std::time::Instant`); the wheel counts whole ticks of 125 µs of it: a whole number
+//! per millisecond, and fine enough that a sleep in a loop does not round up by a
+//! whole millisecond each time (it did with millisecond ticks; Go's timers are exact).
 //!
 //! # Invariants
 //!

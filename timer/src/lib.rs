@@ -2,13 +2,22 @@
 //! Go's channel-shaped timers.
 //!
 //! - The wheel ([Varghese & Lauck](https://doi.org/10.1145/41457.37504), 6 levels of
-//!   64 slots at 125 µs) makes arming, cancelling and expiring a timer O(1).
-//!   Timers are intrusive: a [`Sleep`] holds its wheel entry inline, so arming one
-//!   allocates nothing, and dropping it unlinks it.
-//! - A [`Driver`] owns one wheel and a clock that tests can [`pause`] and
-//!   [`advance`]. An executor enters it on its workers and drives it when they park;
-//!   on any other thread (tokio, `futures::executor`, plain threads) timers fall back
-//!   to a global driver run by one background thread, so the crate works anywhere.
+//!   64 slots at 125 µs) makes arming, cancelling and expiring a timer O(1). A
+//!   [`Sleep`] holds its entry inline (32 bytes) and the wheel links it through a
+//!   node of its own, so arming one allocates nothing per timer, and dropping it
+//!   unlinks it.
+//! - A [`Driver`] has a wheel per worker (Go's per-P timers) and a clock that tests
+//!   can [`pause`] and [`advance`]. An executor enters a worker's shard on each
+//!   worker, which arms and cancels its timers there without contending with the
+//!   others; its due timers fire between its tasks, or from the worker parked in the
+//!   driver, which sleeps until the earliest timer of any shard. On any other thread
+//!   (tokio, `futures::executor`, plain threads) timers fall back to a global driver
+//!   run by one background thread, so the crate works anywhere.
+//! - Go 1.23's timer channels: [`after`], [`tick`], [`Timer`] and [`Ticker`] hand a
+//!   receive the value at once when their deadline has passed, `after` is armed only
+//!   while a receiver waits, and they are freed when their last receiver is dropped.
+//! - A waker that panics when a timer fires is reported to the driver's
+//!   [`PanicHandler`]; the driver goes on.
 //! - Timers never fire early (deadlines round up to the next 125 µs tick) and fire
 //!   within a few hundred microseconds of their deadline on an idle machine.
 //!
