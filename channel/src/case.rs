@@ -278,7 +278,6 @@ impl<T> SelectCase for SendCase<'_, T> {
     fn try_fire(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> bool {
         let this = self.project();
         let Some(chan) = this.chan else { return false };
-        chan.before_recv();
         let mut st = chan.lock();
         let (fired, w) = this.fire(&mut st, chan.cap());
         drop(st);

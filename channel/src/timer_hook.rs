@@ -10,8 +10,9 @@
 //!
 //! # Contract
 //! * [`TimerHook::before_recv`] is called before a receive looks at the channel (a
-//!   `try_recv`, the first poll of a `recv`, a `select!` case's try and register
-//!   passes), without the channel lock: the timer delivers a due value then.
+//!   `try_recv`, the first poll of a `recv`, a `select!` case's try pass), without the
+//!   channel lock: the timer delivers a due value then. (A case's register pass does
+//!   not: a value due since the try pass is delivered to the receiver it parks.)
 //! * [`TimerHook::parked`] is called after a receiver parked on the channel, without
 //!   the channel lock: the timer makes sure it will fire (arms its wheel entry).
 //! * [`TimerHook::receivers_gone`] is called when the last `Receiver` is dropped,
