@@ -45,7 +45,8 @@ pub(crate) struct Chan<T> {
 
 /// The locked part of the channel.
 pub(crate) struct State<T> {
-    /// The ring buffer (pre-allocated to `cap`, so steady state allocates nothing).
+    /// The ring buffer, grown on demand up to `cap` (doubling, so a steady state
+    /// allocates nothing): a large bound costs nothing until it is used.
     pub(crate) buf: VecDeque<T>,
     /// `close()` was called or the last sender dropped.
     pub(crate) closed: bool,
@@ -88,11 +89,33 @@ pub(crate) enum Readiness {
     NotReady,
 }
 
+/// The largest capacity a channel of `T` may have: its buffer, full, must be an
+/// allocation Rust can make (at most `isize::MAX` bytes). Zero-sized values: any.
+fn max_cap<T>() -> usize {
+    match std::mem::size_of::<T>() {
+        0 => usize::MAX,
+        size => isize::MAX as usize / size,
+    }
+}
+
+/// Go's `makechan: size out of range`, with the limit said.
+fn check_cap<T>(cap: usize) {
+    let max = max_cap::<T>();
+    assert!(
+        cap <= max,
+        "gorun: chan capacity {cap} is out of range: a channel of {} ({} bytes each) holds at \
+         most {max} values (capacity times value size must fit in isize::MAX bytes)",
+        std::any::type_name::<T>(),
+        std::mem::size_of::<T>(),
+    );
+}
+
 impl<T> Chan<T> {
     pub(crate) fn new(cap: usize) -> Self {
+        check_cap::<T>(cap);
         Chan {
             state: Mutex::new(State {
-                buf: VecDeque::with_capacity(cap),
+                buf: VecDeque::new(),
                 closed: false,
                 rx_gone: false,
                 sendq: WaitQueue::new(),

@@ -15,7 +15,13 @@ use crate::stream::SinkState;
 ///
 /// `cap == 0` is a rendezvous channel: a send completes only when a receiver has
 /// the value. Both ends can be cloned (many senders, many receivers) and shared
-/// between threads and tasks; the ring buffer is allocated once, here.
+/// between threads and tasks. The ring buffer grows on demand up to `cap`, so a
+/// large bound costs nothing until values fill it.
+///
+/// # Panics
+/// If `cap` values of `T` could never fit in memory (`cap * size_of::<T>()` over
+/// `isize::MAX` bytes), as Go's `make` panics with `size out of range`; the message
+/// says the limit.
 ///
 /// ```
 /// # futures::executor::block_on(async {

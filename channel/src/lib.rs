@@ -36,7 +36,8 @@
 //! * **Select commits one case.** [`Select`] (and the `select!` macro built on
 //!   [`__private`]) fires exactly one case; a send case not chosen sends nothing.
 //! * **No allocation per operation**: a parked operation's waiter lives in its
-//!   pinned future; the ring buffer is allocated once.
+//!   pinned future; the ring buffer grows on demand up to the capacity (doubling)
+//!   and then stays.
 //!
 //! Unlike Go, sending on (or closing) a closed channel does not panic: `send`
 //! returns the value in an error and `close` reports whether it closed.

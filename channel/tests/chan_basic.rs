@@ -325,3 +325,35 @@ fn works_on_tokio_multi_thread() {
         assert_eq!(h.await.unwrap(), (0..1000).sum::<u32>());
     });
 }
+
+/// A huge bound costs nothing until it is used: the ring grows on demand (Go's
+/// `make(chan T, n)` allocates eagerly; gorun aborted on `1 << 40` u64s).
+#[test]
+fn huge_capacity_costs_nothing_until_used() {
+    let (tx, rx) = chan::<u64>(1 << 40);
+    assert_eq!(tx.cap(), 1 << 40);
+    for i in 0..10_000 {
+        tx.try_send(i).unwrap();
+    }
+    assert_eq!(rx.len(), 10_000);
+    for i in 0..10_000 {
+        assert_eq!(rx.try_recv(), Ok(i));
+    }
+}
+
+/// An impossible capacity panics with a gorun message that says the limit (Go:
+/// `makechan: size out of range`); zero-sized values take any capacity.
+#[test]
+fn impossible_capacity_panics_with_the_limit() {
+    let err = std::panic::catch_unwind(|| chan::<u64>(usize::MAX)).unwrap_err();
+    let msg = err.downcast_ref::<String>().expect("a formatted message");
+    assert!(msg.starts_with("gorun: chan capacity"), "{msg}");
+    assert!(msg.contains("out of range"), "{msg}");
+    assert!(
+        msg.contains(&(isize::MAX as usize / 8).to_string()),
+        "{msg}"
+    );
+    let (tx, rx) = chan::<()>(usize::MAX);
+    tx.try_send(()).unwrap();
+    assert_eq!(rx.try_recv(), Ok(()));
+}
