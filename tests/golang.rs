@@ -312,3 +312,75 @@ fn zerosize() {
         assert_eq!(n, 100);
     });
 }
+
+/// runtime/chan_test.go, TestNonblockSelectRace and TestNonblockSelectRace2: a
+/// `select` with `default` over two channels, one of which is ready at every
+/// instant, never takes `default`. Go runs the select as a goroutine while the test
+/// makes `c2` ready (a send, or a close in Race2) and takes `c1`; here the two sides
+/// are two threads released together each round, so they really overlap. The select
+/// looks at `c2` first and `c1` last (biased), with six other channels (idle
+/// timers) between them: the window a look at one case at a time left open, `c2`
+/// not ready yet, then `c1` already taken. Before the non-blocking select locked its
+/// channels together, `default` won in hundreds of 100,000 rounds.
+#[test]
+fn nonblock_select_race() {
+    const ROUNDS: usize = 100_000;
+    const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
+    for close in [false, true] {
+        // Both sides spin until the other has arrived: a futex barrier would start
+        // the woken side microseconds late, and they would never overlap.
+        let arrived = Arc::new(AtomicUsize::new(0));
+        let meet = |arrived: &AtomicUsize, round: usize| {
+            arrived.fetch_add(1, Ordering::AcqRel);
+            let mut spins = 0u32;
+            while arrived.load(Ordering::Acquire) < 2 * (round + 1) {
+                spins += 1;
+                if spins % 1024 == 0 {
+                    std::thread::yield_now(); // the other side may share our core
+                }
+                std::hint::spin_loop();
+            }
+        };
+        let (pairs_tx, pairs_rx) = std::sync::mpsc::channel::<(Receiver<i32>, Receiver<i32>)>();
+        let defaults = Arc::new(AtomicUsize::new(0));
+        let selector = {
+            let (arrived, defaults) = (arrived.clone(), defaults.clone());
+            std::thread::spawn(move || {
+                for (round, (c1, c2)) in pairs_rx.into_iter().enumerate() {
+                    let idle: [Receiver<gorun::time::Instant>; 6] =
+                        std::array::from_fn(|_| gorun::time::after(HOUR));
+                    meet(&arrived, round);
+                    // Go's `select { case <-c2: ...: case <-c1: default: }`.
+                    let [i0, i1, i2, i3, i4, i5] = &idle;
+                    let sel = Select::new().biased().recv(&c2).recv(i0).recv(i1).recv(i2);
+                    let sel = sel.recv(i3).recv(i4).recv(i5).recv(&c1);
+                    if sel.try_select().is_none() {
+                        defaults.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        };
+        for round in 0..ROUNDS {
+            let (c1_tx, c1) = chan::<i32>(1);
+            let (c2_tx, c2) = chan::<i32>(if close { 0 } else { 1 });
+            c1_tx.try_send(1).unwrap();
+            pairs_tx.send((c1.clone(), c2.clone())).unwrap();
+            meet(&arrived, round);
+            if close {
+                c2_tx.close();
+            } else {
+                c2_tx.try_send(1).unwrap();
+            }
+            // Go's `<-c1` (or the select over both): the value left for us, if the
+            // selector took the other.
+            let _ = c1.try_recv();
+        }
+        drop(pairs_tx);
+        selector.join().unwrap();
+        let defaults = defaults.load(Ordering::Relaxed);
+        assert_eq!(
+            defaults, 0,
+            "no chan is ready: default taken {defaults} times in {ROUNDS} (close = {close})"
+        );
+    }
+}

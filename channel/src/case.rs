@@ -6,11 +6,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::chan::{Chan, Readiness, TryRecv, TrySend};
+use crate::chan::{Chan, Readiness, State, TryRecv, TrySend};
 use crate::error::SendError;
 use crate::handle::{Receiver, Sender};
+use crate::loom::MutexGuard;
 use crate::loom::{AtomicUsize, Ordering};
-use crate::select::{Register, SelectCase, TakeOutput};
+use crate::select::{CaseKind, Register, SelectCase, TakeOutput};
 use crate::waiter::{Waiter, CLOSED, DONE, SEL_WAITING, WAITING};
 
 #[inline]
@@ -31,12 +32,68 @@ unsafe fn claim_own(flag: *const AtomicUsize, token: usize) -> bool {
         .is_ok()
 }
 
+/// The guard of a case's channel during the atomic pass of a select with `default`
+/// (`select::try_all_locked`): taken and released within one poll, on one thread,
+/// so never held across an await or moved to another thread with the future.
+struct Held<'a, T>(Option<MutexGuard<'a, State<T>>>);
+
+// SAFETY: the guard is `Some` only inside one call of `try_all_locked`, which
+// releases it before returning; a select future sent to another thread carries
+// `None`.
+unsafe impl<T: Send> Send for Held<'_, T> {}
+// SAFETY: as above; `&Held` gives no access to the guard.
+unsafe impl<T: Send> Sync for Held<'_, T> {}
+
+impl<'a, T> Held<'a, T> {
+    /// Locks `chan`, keeps the guard, and returns the state (type-erased).
+    fn lock(&mut self, chan: Option<&'a Chan<T>>) -> *mut () {
+        let Some(chan) = chan else {
+            return std::ptr::null_mut();
+        };
+        let guard = self.0.insert(chan.lock());
+        std::ptr::from_mut::<State<T>>(guard).cast()
+    }
+}
+
+/// The atomic pass's [`SelectCase`] methods, the same for both channel cases.
+macro_rules! locked_pass_methods {
+    () => {
+        fn kind(&self) -> CaseKind {
+            match self.chan {
+                Some(chan) => CaseKind::Chan(std::ptr::from_ref(chan) as usize),
+                None => CaseKind::Disabled,
+            }
+        }
+
+        fn lock(self: Pin<&mut Self>) -> *mut () {
+            let this = self.project();
+            this.held.lock(this.chan)
+        }
+
+        unsafe fn try_fire_locked(self: Pin<&mut Self>, state: *mut ()) -> (bool, Option<Waker>) {
+            let this = self.project();
+            let Some(chan) = this.chan else {
+                return (false, None);
+            };
+            // SAFETY: the caller's contract: `state` is this channel's locked state,
+            // so a `State<T>` with this `T`, and its guard is held.
+            let st = unsafe { &mut *state.cast::<State<T>>() };
+            this.fire(st, chan.cap())
+        }
+
+        fn unlock(self: Pin<&mut Self>) {
+            self.project().held.0 = None;
+        }
+    };
+}
+
 /// A receive case. Output: `Option<T>` (`None`: closed and drained).
 pub struct RecvCase<'a, T> {
     chan: Option<&'a Chan<T>>,
     waiter: Waiter<T>,
     registered: bool,
     out: Option<Option<T>>,
+    held: Held<'a, T>,
 }
 
 impl<'a, T> RecvCase<'a, T> {
@@ -47,6 +104,7 @@ impl<'a, T> RecvCase<'a, T> {
             waiter: Waiter::new(),
             registered: false,
             out: None,
+            held: Held(None),
         }
     }
 
@@ -55,7 +113,7 @@ impl<'a, T> RecvCase<'a, T> {
         unsafe { self.get_unchecked_mut() }
     }
 
-    fn fire(&mut self, st: &mut crate::chan::State<T>, cap: usize) -> (bool, Option<Waker>) {
+    fn fire(&mut self, st: &mut State<T>, cap: usize) -> (bool, Option<Waker>) {
         match st.try_recv(cap) {
             TryRecv::Got(v, w) => {
                 self.out = Some(Some(v));
@@ -110,6 +168,14 @@ impl<'a, T> RecvCase<'a, T> {
 }
 
 impl<T> SelectCase for RecvCase<'_, T> {
+    locked_pass_methods!();
+
+    fn before_lock(self: Pin<&mut Self>) {
+        if let Some(chan) = self.chan {
+            chan.before_recv();
+        }
+    }
+
     fn try_fire(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> bool {
         let this = self.project();
         let Some(chan) = this.chan else { return false };
@@ -208,6 +274,7 @@ pub struct SendCase<'a, T> {
     waiter: Waiter<T>,
     registered: bool,
     out: Option<Result<(), SendError<T>>>,
+    held: Held<'a, T>,
 }
 
 impl<'a, T> SendCase<'a, T> {
@@ -219,6 +286,7 @@ impl<'a, T> SendCase<'a, T> {
             waiter: Waiter::new(),
             registered: false,
             out: None,
+            held: Held(None),
         }
     }
 
@@ -232,7 +300,7 @@ impl<'a, T> SendCase<'a, T> {
         self.project().value.take()
     }
 
-    fn fire(&mut self, st: &mut crate::chan::State<T>, cap: usize) -> (bool, Option<Waker>) {
+    fn fire(&mut self, st: &mut State<T>, cap: usize) -> (bool, Option<Waker>) {
         let v = self.value.take().expect("send case value present");
         match st.try_send(cap, v) {
             TrySend::Sent(w) => {
@@ -275,6 +343,8 @@ impl<'a, T> SendCase<'a, T> {
 }
 
 impl<T> SelectCase for SendCase<'_, T> {
+    locked_pass_methods!();
+
     fn try_fire(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> bool {
         let this = self.project();
         let Some(chan) = this.chan else { return false };
@@ -410,6 +480,14 @@ fn refresh_parked<T>(registered: bool, chan: Option<&Chan<T>>, waiter: &Waiter<T
 }
 
 impl<F: Future> SelectCase for FutureCase<F> {
+    fn kind(&self) -> CaseKind {
+        if self.fut.is_some() || self.out.is_some() {
+            CaseKind::Future
+        } else {
+            CaseKind::Disabled
+        }
+    }
+
     fn try_fire(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
         self.poll_fut(cx)
     }

@@ -3,11 +3,16 @@
 //! single CAS.
 //!
 //! Protocol (crossbeam-channel's select, adapted to wakers; Go's `selectgo` locks
-//! every channel instead, which heterogeneous `dyn` cases cannot do safely):
+//! every channel instead, which this does only for the non-blocking select):
 //! 1. *Try pass*, in uniformly random order (or declaration order when biased):
 //!    each case tries to complete against its channel under that channel's lock.
 //!    Nothing of this select is queued anywhere yet, so its flag is private and a
-//!    case that can complete simply does.
+//!    case that can complete simply does. With `default` (and no future case) the
+//!    pass is Go's instead: every channel is locked at once, in address order, so
+//!    the choice (a ready case, or `default`) is made at one instant
+//!    ([`try_all_locked`]); a case looking under its own lock in turn could take
+//!    `default` while a value moved from a channel not yet looked at to one looked
+//!    at already.
 //! 2. With `default`, stop there. Otherwise *register pass*: each case, under its
 //!    channel's lock, either parks a waiter tagged with (flag, token = index + 1);
 //!    or, if it can complete against the buffer or the closed state, wins its own
@@ -78,6 +83,49 @@ pub trait SelectCase {
     /// Withdraws a parked case. If a peer completed it, its result is kept for
     /// the output.
     fn unregister(self: Pin<&mut Self>);
+
+    /// What the atomic non-blocking pass (a select with `default`) makes of this
+    /// case: a channel to lock, a future (the pass is then not atomic), or nothing
+    /// (a disabled case).
+    fn kind(&self) -> CaseKind {
+        CaseKind::Disabled
+    }
+
+    /// Atomic pass, before any lock is taken: a receive lets its channel's timer
+    /// deliver what is due (the timer takes the channel's lock itself).
+    fn before_lock(self: Pin<&mut Self>) {}
+
+    /// Atomic pass: locks this case's channel and keeps the guard (released by
+    /// [`unlock`](SelectCase::unlock) in the same poll); returns the locked state,
+    /// type-erased, for the other cases on the same channel.
+    fn lock(self: Pin<&mut Self>) -> *mut () {
+        std::ptr::null_mut()
+    }
+
+    /// Atomic pass: completes the operation now if it can, against `state`, the
+    /// locked state of this case's channel. Returns whether it fired, and a waker
+    /// to wake once every lock is released.
+    ///
+    /// # Safety
+    /// `state` came from [`lock`](SelectCase::lock) of a case of this select on
+    /// the same channel (so of the same type), whose guard is still held.
+    unsafe fn try_fire_locked(self: Pin<&mut Self>, _state: *mut ()) -> (bool, Option<Waker>) {
+        (false, None)
+    }
+
+    /// Atomic pass: releases the guard [`lock`](SelectCase::lock) kept, if any.
+    fn unlock(self: Pin<&mut Self>) {}
+}
+
+/// See [`SelectCase::kind`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaseKind {
+    /// Never fires (Go's nil channel, a false guard).
+    Disabled,
+    /// An operation on the channel at this address.
+    Chan(usize),
+    /// Any other future.
+    Future,
 }
 
 /// Gives the result of a case that fired.
@@ -320,6 +368,9 @@ impl SelectState {
         order: impl Fn() -> O,
     ) -> Poll<Option<usize>> {
         let flag: *const AtomicUsize = &self.flag;
+        if self.default && cases.iter().all(|c| c.kind() != CaseKind::Future) {
+            return Poll::Ready(try_all_locked(cases, order()));
+        }
         for _ in 0..MAX_RETRIES {
             for i in order() {
                 if cases[i].as_mut().try_fire(cx) {
@@ -403,6 +454,89 @@ impl SelectState {
             st.withdraw(cases);
         }
     }
+}
+
+/// Channel cases of one select, at most this many, are locked with no allocation.
+const LOCK_INLINE: usize = 16;
+
+/// Go's non-blocking `selectgo`: locks every channel of the select at once, in
+/// address order (`sellock`), so the choice is made at one instant, then fires the
+/// first ready case in `order`; `None` if none is ready (the `default`). Without
+/// this, each case looked under its own lock in turn, and `default` could win
+/// although at every instant one of the channels was ready (a value moving from
+/// one to the other between the looks). The cases hold no future (those make the
+/// select best-effort, see `FutureCase`).
+fn try_all_locked(
+    cases: &mut [Pin<&mut dyn SelectCase>],
+    order: impl Iterator<Item = usize>,
+) -> Option<usize> {
+    for c in cases.iter_mut() {
+        c.as_mut().before_lock();
+    }
+    // (channel address, case) in lock order; each channel is locked once.
+    let mut inline = [(0usize, 0usize); LOCK_INLINE];
+    let mut heap = Vec::new();
+    let keys: &mut [(usize, usize)] = {
+        let chans = cases
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match c.kind() {
+                CaseKind::Chan(addr) => Some((addr, i)),
+                _ => None,
+            });
+        if cases.len() <= LOCK_INLINE {
+            let mut n = 0;
+            for k in chans {
+                inline[n] = k;
+                n += 1;
+            }
+            &mut inline[..n]
+        } else {
+            heap.extend(chans);
+            &mut heap[..]
+        }
+    };
+    keys.sort_unstable();
+    // The locked state of each case's channel, by case index (null: none).
+    let mut states_inline = [std::ptr::null_mut::<()>(); LOCK_INLINE];
+    let mut states_heap = Vec::new();
+    let states: &mut [*mut ()] = if cases.len() <= LOCK_INLINE {
+        &mut states_inline[..cases.len()]
+    } else {
+        states_heap.resize(cases.len(), std::ptr::null_mut());
+        &mut states_heap[..]
+    };
+    let mut prev: Option<(usize, *mut ())> = None;
+    for &(addr, i) in keys.iter() {
+        let state = match prev {
+            Some((a, s)) if a == addr => s,
+            _ => cases[i].as_mut().lock(),
+        };
+        states[i] = state;
+        prev = Some((addr, state));
+    }
+    let mut fired = None;
+    for i in order {
+        if states[i].is_null() {
+            continue; // disabled
+        }
+        // SAFETY: `states[i]` is the state of case i's channel, locked above by a
+        // case of this select on that channel, and still held.
+        let (ok, waker) = unsafe { cases[i].as_mut().try_fire_locked(states[i]) };
+        if ok {
+            fired = Some((i, waker));
+            break;
+        }
+    }
+    for &(_, i) in keys.iter().rev() {
+        cases[i].as_mut().unlock();
+    }
+    fired.map(|(i, waker)| {
+        if let Some(w) = waker {
+            w.wake();
+        }
+        i
+    })
 }
 
 #[cfg(all(test, not(loom)))]
