@@ -137,9 +137,28 @@ pub mod coop {
 // --- gorun-channel re-exports (channel/, issue 3) ---
 #[doc(inline)]
 pub use gorun_channel::{
-    chan, Receiver, RecvFuture, Select, Selected, SendError, SendFuture, Sender, TryRecvError,
-    TrySendError,
+    chan, Receiver, RecvFuture, RecvTimeoutError, Select, Selected, SendError, SendFuture,
+    SendTimeoutError, Sender, TryRecvError, TrySendError,
 };
+
+/// The extension traits gorun adds to its own types: `use gorun::prelude::*`.
+///
+/// ```
+/// use gorun::prelude::*;
+/// use std::time::Duration;
+///
+/// # gorun::Runtime::builder().procs(1).build().unwrap().block_on(async {
+/// let (tx, rx) = gorun::chan::<u32>(0);
+/// // Nobody receives: the value comes back, exactly (see `SendTimeoutExt`).
+/// let err = tx.send_timeout(7, Duration::from_millis(1)).await.unwrap_err();
+/// assert_eq!(err.into_inner(), 7);
+/// # drop(rx);
+/// # });
+/// ```
+#[cfg(not(loom))]
+pub mod prelude {
+    pub use crate::time::{RecvTimeoutExt, SendTimeoutExt};
+}
 // --- end gorun-channel re-exports ---
 
 // --- gorun-macros re-exports (select-macro/, issue 5) ---

@@ -8,6 +8,8 @@
 //! | `time.NewTicker(d)`, `time.Tick(d)` | [`Ticker::new`], [`tick`] (one buffered tick, the rest dropped) |
 //! | `time.AfterFunc(d, f)` | [`after_func`]`(d, f)`: runs `f` as a new task |
 //! | `context.WithTimeout` for one call | [`timeout`]`(d, fut).await` → `Result<T, Elapsed>` |
+//! | `select { case c <- v: case <-time.After(d): }` | `tx.`[`send_timeout`](SendTimeoutExt::send_timeout)`(v, d).await` (the value back on timeout) |
+//! | `select { case v := <-c: case <-time.After(d): }` | `rx.`[`recv_timeout`](RecvTimeoutExt::recv_timeout)`(d).await` |
 //!
 //! For tokio users: [`sleep_until`], [`timeout_at`], [`interval`] with a documented
 //! [`MissedTickBehavior`], and a paused clock for tests: [`pause`], [`advance`],
@@ -38,7 +40,9 @@ pub use gorun_timer::{
 };
 // Timer channels are left out of loom builds (see gorun-timer's `chan_timer`).
 #[cfg(not(loom))]
-pub use gorun_timer::{after, tick, Ticker, Timer};
+pub use gorun_timer::{
+    after, tick, RecvTimeout, RecvTimeoutExt, SendTimeout, SendTimeoutExt, Ticker, Timer,
+};
 
 /// The timer driver, for executors; gorun's runtime creates and drives one.
 #[doc(hidden)]

@@ -65,6 +65,12 @@ impl<T> Sender<T> {
     /// this send is parked, so a sender can never block forever on an abandoned
     /// channel.
     ///
+    /// To give up after a while, use gorun's `send_timeout` (`SendTimeoutExt`), not
+    /// a `timeout` around this future: dropping the future withdraws the value, but
+    /// a receiver may take it between the timeout's last poll and the drop, so the
+    /// timeout can report `Elapsed` for a value that was delivered. `send_timeout`
+    /// is exact (a select of the send and a timer).
+    ///
     /// ```
     /// # futures::executor::block_on(async {
     /// let (tx, rx) = gorun_channel::chan(0);

@@ -66,7 +66,7 @@ mod waiter;
 #[cfg(not(loom))]
 pub use blocking::Iter;
 pub use builder::{Blocking, Cases, Select, SelectFuture, Selected};
-pub use error::{SendError, TryRecvError, TrySendError};
+pub use error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 pub use future::{RecvFuture, SendFuture};
 pub use handle::{chan, Receiver, Sender};
 

@@ -34,6 +34,8 @@
 #![warn(missing_docs)]
 
 // Under loom only `after_func` of it is built (see its module docs).
+#[cfg(not(loom))]
+mod chan_timeout;
 #[cfg_attr(loom, allow(dead_code, unused))]
 mod chan_timer;
 mod clock;
@@ -48,6 +50,8 @@ mod sleep;
 mod timeout;
 mod wheel;
 
+#[cfg(not(loom))]
+pub use chan_timeout::{RecvTimeout, RecvTimeoutExt, SendTimeout, SendTimeoutExt};
 #[cfg(not(loom))]
 pub use chan_timer::{after, tick, Ticker, Timer};
 pub use chan_timer::{after_func, AfterFunc};

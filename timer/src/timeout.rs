@@ -13,6 +13,11 @@ use crate::{sleep, sleep_until, Instant, Sleep};
 /// Requires `future` to complete within `duration`, else `Err(Elapsed)` (and the
 /// future is dropped).
 ///
+/// Around a channel send, `Err(Elapsed)` does not prove the value was not
+/// delivered: a receiver may take it after the last poll and before the drop. Use
+/// [`SendTimeoutExt::send_timeout`](crate::SendTimeoutExt::send_timeout) there, which
+/// is exact.
+///
 /// The inner future is polled first, so a ready future wins even with a zero
 /// duration. The clock is read, and the timer armed, only when the inner future first
 /// returns `Pending`: so the duration counts from the first poll (immediately, for
