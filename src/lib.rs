@@ -137,8 +137,8 @@ pub mod coop {
 // --- gorun-channel re-exports (channel/, issue 3) ---
 #[doc(inline)]
 pub use gorun_channel::{
-    chan, Receiver, RecvFuture, RecvTimeoutError, Select, Selected, SendError, SendFuture,
-    SendTimeoutError, Sender, TryRecvError, TrySendError,
+    chan, recv_any, DynOutcome, DynSelect, DynSelectFuture, Receiver, RecvFuture, RecvTimeoutError,
+    Select, Selected, SendError, SendFuture, SendTimeoutError, Sender, TryRecvError, TrySendError,
 };
 
 /// The extension traits gorun adds to its own types: `use gorun::prelude::*`.

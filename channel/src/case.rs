@@ -113,6 +113,14 @@ impl<'a, T> RecvCase<'a, T> {
         unsafe { self.get_unchecked_mut() }
     }
 
+    /// Disables a case no select has parked (a [`DynSelect`](crate::DynSelect) case
+    /// the user turned off, Go's nil channel in `reflect.Select`).
+    pub(crate) fn disable(self: Pin<&mut Self>) {
+        let this = self.project();
+        debug_assert!(!this.registered && this.out.is_none());
+        this.chan = None;
+    }
+
     fn fire(&mut self, st: &mut State<T>, cap: usize) -> (bool, Option<Waker>) {
         match st.try_recv(cap) {
             TryRecv::Got(v, w) => {
@@ -298,6 +306,14 @@ impl<'a, T> SendCase<'a, T> {
     /// The value, if this case did not send it.
     pub fn take_unsent(self: Pin<&mut Self>) -> Option<T> {
         self.project().value.take()
+    }
+
+    /// Disables a case that fired or gave its value back, so that a select over it
+    /// again (a [`DynSelect`](crate::DynSelect)) skips it.
+    pub(crate) fn disable(self: Pin<&mut Self>) {
+        let this = self.project();
+        debug_assert!(!this.registered && this.value.is_none());
+        this.chan = None;
     }
 
     fn fire(&mut self, st: &mut State<T>, cap: usize) -> (bool, Option<Waker>) {

@@ -53,6 +53,7 @@ mod blocking;
 mod builder;
 mod case;
 mod chan;
+mod dynamic;
 mod error;
 mod future;
 mod handle;
@@ -66,6 +67,7 @@ mod waiter;
 #[cfg(not(loom))]
 pub use blocking::Iter;
 pub use builder::{Blocking, Cases, Select, SelectFuture, Selected};
+pub use dynamic::{recv_any, DynOutcome, DynSelect, DynSelectFuture};
 pub use error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 pub use future::{RecvFuture, SendFuture};
 pub use handle::{chan, Receiver, Sender};
@@ -82,7 +84,7 @@ pub use handle::{chan, Receiver, Sender};
 pub mod __private {
     pub use crate::builder::SelectArray;
     pub use crate::case::{FutureCase, RecvCase, SendCase};
-    pub use crate::select::{CaseKind, Register, SelectCase, SelectState, TakeOutput};
+    pub use crate::select::{CaseKind, CaseList, Register, SelectCase, SelectState, TakeOutput};
     pub use crate::timer_hook::TimerHook;
     #[cfg(not(loom))]
     pub use crate::timer_hook::{timer_chan, TimerSender};

@@ -136,6 +136,48 @@ pub trait TakeOutput {
     fn take_output(self: Pin<&mut Self>) -> Self::Output;
 }
 
+/// The cases of one select, by index: a slice of pinned `dyn` cases (what `select!`
+/// and [`Select`](crate::Select) build), or the cases of a
+/// [`DynSelect`](crate::DynSelect), which keeps them in a `Vec` and lends them out one
+/// at a time, so a select over hundreds of cases builds no slice per poll.
+pub trait CaseList {
+    /// How many cases.
+    fn len(&self) -> usize;
+    /// Whether there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Case `i`, pinned. The same case for the same `i` on every call, for the whole
+    /// select.
+    fn case(&mut self, i: usize) -> Pin<&mut dyn SelectCase>;
+    /// What case `i` is (see [`SelectCase::kind`]).
+    fn kind(&self, i: usize) -> CaseKind;
+}
+
+impl CaseList for [Pin<&mut dyn SelectCase>] {
+    fn len(&self) -> usize {
+        <[_]>::len(self)
+    }
+    fn case(&mut self, i: usize) -> Pin<&mut dyn SelectCase> {
+        self[i].as_mut()
+    }
+    fn kind(&self, i: usize) -> CaseKind {
+        self[i].kind()
+    }
+}
+
+impl<const N: usize> CaseList for [Pin<&mut dyn SelectCase>; N] {
+    fn len(&self) -> usize {
+        N
+    }
+    fn case(&mut self, i: usize) -> Pin<&mut dyn SelectCase> {
+        self[i].as_mut()
+    }
+    fn kind(&self, i: usize) -> CaseKind {
+        self[i].kind()
+    }
+}
+
 thread_local! {
     static RNG: Cell<u64> = const { Cell::new(0) };
 }
@@ -303,9 +345,9 @@ impl SelectState {
     /// Polls the select over `cases`: `Ready(Some(i))` when case `i` fired (take
     /// its result with [`TakeOutput::take_output`]), `Ready(None)` when `default`
     /// fired. `cases` must be the same, in the same order, on every poll.
-    pub fn poll(
+    pub fn poll<C: CaseList + ?Sized>(
         self: Pin<&mut Self>,
-        cases: &mut [Pin<&mut dyn SelectCase>],
+        cases: &mut C,
         cx: &mut Context<'_>,
     ) -> Poll<Option<usize>> {
         // SAFETY: only `flag` needs a stable address; nothing is moved out.
@@ -323,16 +365,16 @@ impl SelectState {
         out
     }
 
-    fn poll_inner(
+    fn poll_inner<C: CaseList + ?Sized>(
         &mut self,
-        cases: &mut [Pin<&mut dyn SelectCase>],
+        cases: &mut C,
         cx: &mut Context<'_>,
     ) -> Poll<Option<usize>> {
         if self.registered {
             if self.flag.load(Ordering::Acquire) == SEL_WAITING {
                 let mut ready = false;
-                for c in cases.iter_mut() {
-                    ready |= c.as_mut().refresh(cx.waker());
+                for i in 0..cases.len() {
+                    ready |= cases.case(i).refresh(cx.waker());
                 }
                 if !ready {
                     if self.flag.load(Ordering::Acquire) == SEL_WAITING {
@@ -361,19 +403,19 @@ impl SelectState {
     /// The try pass, then (without `default`) the register pass, each in the order
     /// `order` makes; retried while registering meets a peer that vanishes.
     #[inline]
-    fn try_then_park<O: Iterator<Item = usize>>(
+    fn try_then_park<C: CaseList + ?Sized, O: Iterator<Item = usize>>(
         &mut self,
-        cases: &mut [Pin<&mut dyn SelectCase>],
+        cases: &mut C,
         cx: &mut Context<'_>,
         order: impl Fn() -> O,
     ) -> Poll<Option<usize>> {
         let flag: *const AtomicUsize = &self.flag;
-        if self.default && cases.iter().all(|c| c.kind() != CaseKind::Future) {
+        if self.default && (0..cases.len()).all(|i| cases.kind(i) != CaseKind::Future) {
             return Poll::Ready(try_all_locked(cases, order()));
         }
         for _ in 0..MAX_RETRIES {
             for i in order() {
-                if cases[i].as_mut().try_fire(cx) {
+                if cases.case(i).try_fire(cx) {
                     return Poll::Ready(Some(i));
                 }
             }
@@ -386,7 +428,7 @@ impl SelectState {
                 // SAFETY: `flag` is in `self`, pinned; every exit below that
                 // leaves cases registered keeps `registered` set, so `finish` or
                 // `cancel` (from the owner's Drop) withdraws them before it goes.
-                match unsafe { cases[i].as_mut().register(flag, i + 1, cx) } {
+                match unsafe { cases.case(i).register(flag, i + 1, cx) } {
                     Register::Parked => {}
                     Register::Fired => {
                         self.withdraw(cases);
@@ -426,17 +468,17 @@ impl SelectState {
     }
 
     /// A peer won: withdraw everything and report its case.
-    fn finish(&mut self, cases: &mut [Pin<&mut dyn SelectCase>]) -> usize {
+    fn finish<C: CaseList + ?Sized>(&mut self, cases: &mut C) -> usize {
         let won = self.flag.load(Ordering::Acquire);
         debug_assert!(won != SEL_WAITING && won != SEL_ABORTED);
         self.withdraw(cases);
         won - 1
     }
 
-    fn withdraw(&mut self, cases: &mut [Pin<&mut dyn SelectCase>]) {
+    fn withdraw<C: CaseList + ?Sized>(&mut self, cases: &mut C) {
         if self.registered {
-            for c in cases.iter_mut() {
-                c.as_mut().unregister();
+            for i in 0..cases.len() {
+                cases.case(i).unregister();
             }
             self.registered = false;
         }
@@ -445,7 +487,7 @@ impl SelectState {
     /// Withdraws every case of a select dropped before it resolved. A case a peer
     /// completed meanwhile keeps its result; its own `Drop` passes a received
     /// value on.
-    pub fn cancel(self: Pin<&mut Self>, cases: &mut [Pin<&mut dyn SelectCase>]) {
+    pub fn cancel<C: CaseList + ?Sized>(self: Pin<&mut Self>, cases: &mut C) {
         // SAFETY: nothing is moved out.
         let st = unsafe { self.get_unchecked_mut() };
         if st.registered {
@@ -466,25 +508,23 @@ const LOCK_INLINE: usize = 16;
 /// although at every instant one of the channels was ready (a value moving from
 /// one to the other between the looks). The cases hold no future (those make the
 /// select best-effort, see `FutureCase`).
-fn try_all_locked(
-    cases: &mut [Pin<&mut dyn SelectCase>],
+fn try_all_locked<C: CaseList + ?Sized>(
+    cases: &mut C,
     order: impl Iterator<Item = usize>,
 ) -> Option<usize> {
-    for c in cases.iter_mut() {
-        c.as_mut().before_lock();
+    for i in 0..cases.len() {
+        cases.case(i).before_lock();
     }
     // (channel address, case) in lock order; each channel is locked once.
     let mut inline = [(0usize, 0usize); LOCK_INLINE];
     let mut heap = Vec::new();
     let keys: &mut [(usize, usize)] = {
-        let chans = cases
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| match c.kind() {
-                CaseKind::Chan(addr) => Some((addr, i)),
-                _ => None,
-            });
-        if cases.len() <= LOCK_INLINE {
+        let n_cases = cases.len();
+        let chans = (0..n_cases).filter_map(|i| match cases.kind(i) {
+            CaseKind::Chan(addr) => Some((addr, i)),
+            _ => None,
+        });
+        if n_cases <= LOCK_INLINE {
             let mut n = 0;
             for k in chans {
                 inline[n] = k;
@@ -510,7 +550,7 @@ fn try_all_locked(
     for &(addr, i) in keys.iter() {
         let state = match prev {
             Some((a, s)) if a == addr => s,
-            _ => cases[i].as_mut().lock(),
+            _ => cases.case(i).lock(),
         };
         states[i] = state;
         prev = Some((addr, state));
@@ -522,14 +562,14 @@ fn try_all_locked(
         }
         // SAFETY: `states[i]` is the state of case i's channel, locked above by a
         // case of this select on that channel, and still held.
-        let (ok, waker) = unsafe { cases[i].as_mut().try_fire_locked(states[i]) };
+        let (ok, waker) = unsafe { cases.case(i).try_fire_locked(states[i]) };
         if ok {
             fired = Some((i, waker));
             break;
         }
     }
     for &(_, i) in keys.iter().rev() {
-        cases[i].as_mut().unlock();
+        cases.case(i).unlock();
     }
     fired.map(|(i, waker)| {
         if let Some(w) = waker {
