@@ -204,3 +204,89 @@ async fn default_with_a_pending_future_polls_it_once() {
     assert_eq!(r, 1);
     assert_eq!(polls.load(Ordering::SeqCst), 1);
 }
+
+/// A value that is not `Clone`: it must come back, not be copied.
+#[derive(Debug, PartialEq)]
+struct Token(u32);
+
+/// `unsent(v) => ...` after a send arm gets the value back whenever the send did
+/// not happen: another arm won, `default` did, or the guard was false; and it runs
+/// before the winning arm's handler. When the send happens it does not run.
+#[gorun::test]
+async fn unsent_gives_the_value_back() {
+    let (tx, rx) = chan::<Token>(0); // nobody receives: the send cannot happen
+    let (ready_tx, ready_rx) = chan::<u32>(1);
+    let log = Mutex::new(Vec::new());
+    // Another arm wins.
+    ready_tx.try_send(1).unwrap();
+    let mut back = None;
+    let won = select! {
+        send(tx, Token(7)) -> _ => unreachable!("nobody receives"),
+        unsent(v) => { log.lock().unwrap().push("unsent"); back = Some(v) },
+        recv(ready_rx) -> v => { log.lock().unwrap().push("recv"); v },
+    };
+    assert_eq!(won, Some(1));
+    assert_eq!(back, Some(Token(7)));
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["unsent", "recv"],
+        "unsent runs first"
+    );
+    // `default` wins.
+    let back = select! {
+        send(tx, Token(8)) -> _ => unreachable!(),
+        unsent(v) => back = Some(v),
+        default => back,
+    };
+    assert_eq!(back, Some(Token(8)));
+    // The guard is false: never sent, so it comes back too.
+    let mut back = None;
+    ready_tx.try_send(2).unwrap();
+    select! {
+        send(tx, Token(9)) -> _, if false => unreachable!(),
+        unsent(Token(n)) => back = Some(n),
+        recv(ready_rx) -> _ => {}
+    }
+    assert_eq!(back, Some(9));
+    // The send happens: no unsent.
+    let receiver = gorun::go(async move { rx.recv().await });
+    let mut back = None;
+    select! {
+        send(tx, Token(10)) -> res => res.unwrap(),
+        unsent(v) => back = Some(v),
+    }
+    assert_eq!(back, None);
+    assert_eq!(receiver.await.unwrap(), Some(Token(10)));
+}
+
+/// Go's pending-value loop: a value that could not go out stays for the next round
+/// (no `Clone` needed), and `continue` in the `unsent` handler acts on the loop.
+#[gorun::test]
+async fn unsent_keeps_a_pending_value_across_rounds() {
+    let (out_tx, out_rx) = chan::<Token>(0);
+    let (tick_tx, tick_rx) = chan::<()>(8);
+    for _ in 0..3 {
+        tick_tx.try_send(()).unwrap();
+    }
+    let mut pending = Some(Token(1));
+    let mut ticks = 0;
+    let mut receiver = None;
+    while let Some(v) = pending.take() {
+        select! {
+            send(out_tx, v) -> res => res.unwrap(),
+            unsent(v) => {
+                pending = Some(v);
+                ticks += 1;
+                if ticks == 3 {
+                    // Only now does someone receive: the next round sends.
+                    let rx = out_rx.clone();
+                    receiver = Some(gorun::go(async move { rx.recv().await }));
+                }
+                continue;
+            }
+            recv(tick_rx) -> _ => unreachable!("the unsent handler continued the loop"),
+        }
+    }
+    assert_eq!(ticks, 3);
+    assert_eq!(receiver.unwrap().await.unwrap(), Some(Token(1)));
+}

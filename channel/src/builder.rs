@@ -72,7 +72,9 @@ pub trait Cases {
 /// [`send`](Select::send) and [`future`](Select::future) (up to 8), then `.await`
 /// it; exactly one case fires, chosen uniformly at random among the ready ones
 /// (or the first ready one after [`biased`](Select::biased)). A send case that did
-/// not fire delivers nothing; its value is dropped with the select.
+/// not fire delivers nothing; its value is dropped with the select (`select!`'s
+/// `unsent` clause and [`DynSelect::take_unsent`](crate::DynSelect::take_unsent)
+/// give unsent values back).
 ///
 /// ```
 /// use gorun_channel::{chan, Select, Selected};

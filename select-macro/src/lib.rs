@@ -20,6 +20,7 @@ mod select;
 ///     biased;                                  // optional, must come first
 ///     recv(rx) -> v => ...,                    // v: Option<T> (None: closed and drained)
 ///     send(tx, value) -> res => ...,           // res: Result<(), SendError<T>>
+///     unsent(v) => ...,                        // optional: the value back, if not sent
 ///     pattern = future => ...,                 // any future (not atomic, see below)
 ///     recv(rx2) -> v, if cond => ...,          // a guard: false disables the case
 ///     default => ...,                          // runs if no case is ready
@@ -35,7 +36,15 @@ mod select;
 /// * **Evaluation.** Every channel, value, future and guard expression is
 ///   evaluated exactly once, in source order, when the `select!` is entered,
 ///   before anything blocks (Go's rule). A disabled case's expressions are still
-///   evaluated; a disabled `send` drops its value.
+///   evaluated.
+/// * **Unsent values.** A `send` whose case did not happen (another arm won,
+///   `default` did, or its guard was false) has not sent its value. Go copies the
+///   value, so nothing is lost; in Rust the value was moved into the `select!`, so
+///   it is dropped, unless the send arm is followed by `unsent(pattern) => handler`,
+///   which runs with the value (before the winning arm's handler). So a value that
+///   is not `Clone` can wait for the next round: `unsent(v) => pending = Some(v)`.
+///   (The `gorun::Select` builder drops unsent values; `DynSelect::take_unsent` gives
+///   them back.)
 /// * **Choice.** If several cases are ready, one is chosen uniformly at random
 ///   (`biased;`: the first ready one in source order). If none is ready, the task
 ///   waits until one is; with `default`, it runs the default handler instead.
@@ -107,6 +116,27 @@ mod select;
 ///     }
 /// }
 /// assert_eq!(forwarded, 3);
+/// # });
+/// ```
+///
+/// A value that is not `Clone` waits for the next round with `unsent` (Go's
+/// `for { select { case out <- v: v = next() ... } }`):
+/// ```
+/// # gorun::Runtime::builder().procs(2).build().unwrap().run(async {
+/// struct Job(u32); // not Clone
+/// let (out_tx, out_rx) = gorun::chan::<Job>(0);
+/// let (tick_tx, tick_rx) = gorun::chan::<()>(1);
+/// tick_tx.send(()).await.unwrap(); // a tick wins the first round
+/// let mut pending = Some(Job(1));
+/// let consumer = gorun::go(async move { out_rx.recv().await.map(|j| j.0) });
+/// while let Some(job) = pending.take() {
+///     gorun::select! {
+///         send(out_tx, job) -> res => res.unwrap(),
+///         unsent(job) => pending = Some(job), // not sent this round: keep it
+///         recv(tick_rx) -> _ => {}
+///     }
+/// }
+/// assert_eq!(consumer.await.unwrap(), Some(1));
 /// # });
 /// ```
 ///

@@ -20,7 +20,9 @@
 //!                 None => break Out::Default,
 //!             }
 //!         }
+//!         // (with `unsent` clauses, the block ends with `(out, c1.take_unsent(), ..)`)
 //!     };  // the cases are dropped here, before any handler runs
+//!     if let Some(PAT) = unsent1 { UNSENT_HANDLER }   // a send that did not happen
 //!     match out { Out::V0(v) => { let PAT = v; HANDLER } .. }
 //! }
 //! ```
@@ -88,6 +90,11 @@ pub(crate) fn expand(sel: Select) -> TokenStream {
     let mut on_fired = TokenStream::new();
     let mut handlers = TokenStream::new();
     let mut any_future = false;
+    // `unsent` clauses: the value taken from the case in the block, and the handler
+    // run outside it.
+    let mut unsent_vars = Vec::new();
+    let mut unsent_takes = Vec::new();
+    let mut unsent_handlers = TokenStream::new();
     for (i, case) in cases.into_iter().enumerate() {
         let c = &case_vars[i];
         let v = &variants[i];
@@ -109,6 +116,18 @@ pub(crate) fn expand(sel: Select) -> TokenStream {
         let pat = case.pat;
         let body = case.body;
         let is_future = matches!(case.op, Op::Future { .. });
+        if let Some((upat, ubody)) = case.unsent {
+            let u = hygienic("unsent", i);
+            unsent_takes.push(quote!(#chan::SendCase::take_unsent(#c.as_mut())));
+            // A statement: its value, if any, is discarded; `break`, `continue` and
+            // `return` act on the caller's code.
+            unsent_handlers.extend(quote! {
+                if let ::core::option::Option::Some(#upat) = #u {
+                    let _ = #ubody;
+                }
+            });
+            unsent_vars.push(u);
+        }
         match case.op {
             Op::Recv { rx } => {
                 let r = hygienic("rx", i);
@@ -223,10 +242,10 @@ pub(crate) fn expand(sel: Select) -> TokenStream {
                 #(#variants(#tparams),)*
                 #default_variant
             }
-            let #out = {
+            let (#out, #(#unsent_vars,)*) = {
                 let mut #state = ::core::pin::pin!(#chan::SelectState::new(#biased, #has_default));
                 #setup
-                loop {
+                let __gorun_fired_out = loop {
                     let __gorun_fired = ::core::future::poll_fn(|#cx| {
                         let mut __gorun_cases: [::core::pin::Pin<&mut dyn #chan::SelectCase>; #n] =
                             [#(#case_vars.as_mut()),*];
@@ -239,8 +258,10 @@ pub(crate) fn expand(sel: Select) -> TokenStream {
                         #default_fired
                         _ => ::core::unreachable!("select! fired an unknown case"),
                     }
-                }
+                };
+                (__gorun_fired_out, #(#unsent_takes,)*)
             };
+            #unsent_handlers
             match #out {
                 #handlers
                 #default_arm

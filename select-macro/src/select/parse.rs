@@ -5,6 +5,7 @@
 //!     biased;                                      // optional, first
 //!     recv(RX) -> PAT [, if GUARD] => HANDLER[,]
 //!     send(TX, VALUE) -> PAT [, if GUARD] => HANDLER[,]
+//!         [unsent(PAT) => HANDLER[,]]              // the value, if another arm won
 //!     PAT = FUTURE [, if GUARD] => HANDLER[,]
 //!     default => HANDLER[,]                        // at most one
 //! }
@@ -34,6 +35,9 @@ pub(crate) struct Case {
     pub(crate) pat: Pat,
     pub(crate) guard: Option<Expr>,
     pub(crate) body: Expr,
+    /// `unsent(PAT) => HANDLER` after a send arm: runs with the value when the
+    /// send did not happen (another arm won, or the guard was false).
+    pub(crate) unsent: Option<(Pat, Expr)>,
 }
 
 /// What a case waits for.
@@ -123,12 +127,44 @@ fn parse_case(input: ParseStream<'_>) -> syn::Result<Case> {
     }
     input.parse::<Token![=>]>()?;
     let body = parse_handler(input)?;
+    let unsent = parse_unsent(input, &op)?;
     Ok(Case {
         op,
         pat,
         guard,
         body,
+        unsent,
     })
+}
+
+/// `unsent(PAT) => HANDLER`, right after a send arm.
+fn parse_unsent(input: ParseStream<'_>, op: &Op) -> syn::Result<Option<(Pat, Expr)>> {
+    let is_unsent = input.peek(Ident)
+        && input.peek2(token::Paren)
+        && input.fork().parse::<Ident>().is_ok_and(|id| id == "unsent");
+    if !is_unsent {
+        return Ok(None);
+    }
+    let kw: Ident = input.parse()?;
+    if !matches!(op, Op::Send { .. }) {
+        return Err(syn::Error::new(
+            kw.span(),
+            "`unsent(v) => ...` follows a `send` arm (it gets the value back when another \
+             arm wins); this arm does not send",
+        ));
+    }
+    let content;
+    syn::parenthesized!(content in input);
+    let pat = Pat::parse_multi_with_leading_vert(&content)?;
+    if !content.is_empty() {
+        return Err(content.error("expected one pattern: write `unsent(v) => ...`"));
+    }
+    if !input.peek(Token![=>]) {
+        return Err(input.error("expected `=>` and a handler: write `unsent(v) => ...`"));
+    }
+    input.parse::<Token![=>]>()?;
+    let body = parse_handler(input)?;
+    Ok(Some((pat, body)))
 }
 
 fn parse_channel_op(input: ParseStream<'_>) -> syn::Result<(Op, Pat)> {
