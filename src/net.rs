@@ -4,7 +4,7 @@
 //! |----|-------|
 //! | `net.Listen("tcp", addr)`, `l.Accept()` | [`TcpListener::bind`], [`TcpListener::accept`] / [`TcpListener::incoming`] |
 //! | `net.Dial("tcp", addr)` | [`TcpStream::connect`] |
-//! | `conn.(*net.TCPConn).CloseWrite()` | [`TcpStream::shutdown`]`(Shutdown::Write)`, or `close().await` |
+//! | `conn.(*net.TCPConn).CloseWrite()` | [`TcpStream::shutdown_std`]`(Shutdown::Write)`, or `shutdown().await` ([`io::AsyncWriteExt`](crate::io::AsyncWriteExt)) |
 //! | `net.ListenUDP`, `ReadFrom`, `WriteTo` | [`UdpSocket::bind`], [`UdpSocket::recv_from`], [`UdpSocket::send_to`] |
 //! | `net.Listen("unix", path)` | [`UnixListener::bind`], [`UnixStream::connect`] |
 //! | `conn.SetReadDeadline` | wrap the read in [`time::timeout`](crate::time::timeout): the socket stays usable |

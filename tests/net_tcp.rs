@@ -79,7 +79,7 @@ fn half_close_peer_reads_eof_then_writes_back() {
         });
         let mut c = TcpStream::connect(addr).await.unwrap();
         c.write_all(b"half").await.unwrap();
-        c.shutdown(Shutdown::Write).unwrap();
+        c.shutdown_std(Shutdown::Write).unwrap();
         let mut back = Vec::new();
         c.read_to_end(&mut back).await.unwrap();
         assert_eq!(back, b"half!");

@@ -177,8 +177,11 @@ impl TcpStream {
         self.io.get().nodelay()
     }
 
-    /// Shuts down the read side, the write side (the peer reads EOF), or both.
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+    /// Shuts down the read side, the write side (the peer reads EOF), or both, at
+    /// once: std's `shutdown(how)`. Named apart from it so that tokio's spelling,
+    /// `stream.shutdown().await`, resolves to `gorun::io::AsyncWriteExt::shutdown`
+    /// (an inherent method would win over the trait's).
+    pub fn shutdown_std(&self, how: Shutdown) -> io::Result<()> {
         self.io.get().shutdown(how)
     }
 
