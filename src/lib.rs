@@ -113,6 +113,9 @@ pub use gorun_executor::{
 
 pub mod time;
 
+/// Tasks beyond [`go`]: [`JoinSet`](task::JoinSet) and task ids (tokio's `tokio::task`).
+pub use gorun_executor::task;
+
 pub mod sync;
 
 pub mod context;
@@ -120,6 +123,8 @@ pub mod context;
 pub mod errgroup;
 
 pub mod net;
+
+pub mod io;
 
 pub mod signal;
 

@@ -30,7 +30,7 @@ pub mod net;
 mod runtime;
 mod scheduler;
 pub mod signal;
-mod task;
+pub mod task;
 mod yield_now;
 
 use std::future::Future;

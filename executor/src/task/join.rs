@@ -66,6 +66,11 @@ impl<T> JoinHandle<T> {
         self.header().state.load().is_complete()
     }
 
+    /// The task's [`Id`](crate::task::Id).
+    pub fn id(&self) -> crate::task::Id {
+        crate::task::Id::of(self.raw)
+    }
+
     /// A handle that can abort the task but not await it.
     pub fn abort_handle(&self) -> AbortHandle {
         self.header().state.ref_inc();
@@ -145,6 +150,11 @@ impl AbortHandle {
     pub fn is_finished(&self) -> bool {
         // SAFETY: our reference keeps it alive.
         unsafe { self.raw.as_ref() }.state.load().is_complete()
+    }
+
+    /// The task's [`Id`](crate::task::Id).
+    pub fn id(&self) -> crate::task::Id {
+        crate::task::Id::of(self.raw)
     }
 }
 

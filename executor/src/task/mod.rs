@@ -1,13 +1,17 @@
-//! Tasks: the goroutine's body, its state and its handles.
+//! Tasks beyond `go`: [`JoinSet`] (tasks awaited as they finish) and task ids
+//! ([`Id`], [`id`], [`try_id`]), tokio's `tokio::task`.
 //!
-//! Three kinds of owning references point at a task cell (`raw.rs`):
-//! - [`Task`]: the owned-tasks list's entry, used to cancel it at shutdown;
-//! - [`Notified`]: the task is in a run queue and may be run;
+//! Inside: the goroutine's body, its state and its handles. Three kinds of owning
+//! references point at a task cell (`raw.rs`):
+//! - `Task`: the owned-tasks list's entry, used to cancel it at shutdown;
+//! - `Notified`: the task is in a run queue and may be run;
 //! - `JoinHandle` (in `join.rs`), plus every `Waker`.
 //!
 //! Each is one count in the state word; the last one out frees the cell.
 
+pub(crate) mod id;
 pub(crate) mod join;
+pub(crate) mod join_set;
 pub(crate) mod list;
 pub(crate) mod raw;
 pub(crate) mod state;
@@ -16,6 +20,8 @@ mod waker;
 use std::any::Any;
 use std::ptr::NonNull;
 
+pub use id::{id, try_id, Id};
+pub use join_set::JoinSet;
 pub(crate) use raw::{new_task, Header};
 
 /// What a task needs from whoever runs it.

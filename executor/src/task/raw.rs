@@ -212,12 +212,14 @@ where
     let mut cx = Context::from_waker(&waker);
     let watch = watchdog::poll_started(&cell.header);
     let _ = gorun_coop::take_wait_reason();
+    let polling = super::id::enter(&cell.header);
     let res = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: we hold the run lock and the task is not complete, so the future
         // is live and ours; it is never moved out of the heap cell (it is pinned).
         let fut = unsafe { Pin::new_unchecked(&mut *(*cell.stage.get()).future) };
         gorun_coop::budget(|| fut.poll(&mut cx))
     }));
+    drop(polling);
     let reason = gorun_coop::take_wait_reason();
     watchdog::poll_ended(watch, &cell.header);
     let output = match res {
