@@ -29,6 +29,10 @@ const NUM_PINGS: usize = 1_000;
 const CHAIN_LEN: usize = 1_000;
 /// Tasks in the seed workload.
 const NUM_1M: usize = 1_000_000;
+/// Round trips per iteration of `current_thread_ping_pong`.
+const NUM_ROUND_TRIPS: usize = 10_000;
+/// Tasks per iteration of `joinset_100k`.
+const NUM_JOINSET: usize = 100_000;
 
 fn spawn_many_local(c: &mut Criterion) {
     let mut g = c.benchmark_group("spawn_many_local");
@@ -298,6 +302,91 @@ fn watchdog_poll_cost(c: &mut Criterion) {
     g.finish();
 }
 
+/// The `block_on` future of a current-thread runtime and a task on it bounce a
+/// value `NUM_ROUND_TRIPS` times. The channels are tokio's `mpsc` on both runtimes
+/// (it runs on any executor), so only the runtimes differ.
+macro_rules! block_on_ping_pong {
+    ($spawn:path) => {
+        async {
+            let (to_task, mut from_main) = tokio::sync::mpsc::channel::<usize>(1);
+            let (to_main, mut from_task) = tokio::sync::mpsc::channel::<usize>(1);
+            let echo = $spawn(async move {
+                while let Some(v) = from_main.recv().await {
+                    to_main.send(v + 1).await.unwrap();
+                }
+            });
+            let mut v = 0;
+            for _ in 0..NUM_ROUND_TRIPS {
+                to_task.send(v).await.unwrap();
+                v = from_task.recv().await.unwrap();
+            }
+            drop(to_task);
+            echo.await.unwrap();
+            black_box(v)
+        }
+    };
+}
+
+fn current_thread_ping_pong(c: &mut Criterion) {
+    let mut g = c.benchmark_group("current_thread_ping_pong");
+    let rt = gorun::Builder::new_current_thread().build().unwrap();
+    g.bench_function("gorun", |b| {
+        b.iter(|| rt.block_on(block_on_ping_pong!(gorun::go)))
+    });
+    drop(rt);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    g.bench_function("tokio", |b| {
+        b.iter(|| rt.block_on(block_on_ping_pong!(tokio::spawn)))
+    });
+    g.finish();
+}
+
+fn joinset_100k(c: &mut Criterion) {
+    let mut g = c.benchmark_group("joinset_100k");
+    g.sample_size(20);
+    let rt = gorun_rt();
+    g.bench_function("gorun", |b| {
+        b.iter(|| {
+            rt.run(async {
+                let mut set = gorun::task::JoinSet::new();
+                for i in 0..NUM_JOINSET {
+                    set.spawn(async move { black_box(i) });
+                }
+                let mut n = 0;
+                while let Some(r) = set.join_next().await {
+                    n += r.unwrap() & 1;
+                }
+                black_box(n)
+            })
+        })
+    });
+    drop(rt);
+    let rt = tokio_rt();
+    g.bench_function("tokio", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                tokio::spawn(async {
+                    let mut set = tokio::task::JoinSet::new();
+                    for i in 0..NUM_JOINSET {
+                        set.spawn(async move { black_box(i) });
+                    }
+                    let mut n = 0;
+                    while let Some(r) = set.join_next().await {
+                        n += r.unwrap() & 1;
+                    }
+                    black_box(n)
+                })
+                .await
+                .unwrap()
+            })
+        })
+    });
+    g.finish();
+}
+
 // `criterion_group!` would generate an undocumented `pub fn`; this is its expansion.
 fn main() {
     let mut c = Criterion::default().configure_from_args();
@@ -308,5 +397,7 @@ fn main() {
     chained_spawn(&mut c);
     spawn_join_1m(&mut c);
     watchdog_poll_cost(&mut c);
+    current_thread_ping_pong(&mut c);
+    joinset_100k(&mut c);
     c.final_summary();
 }

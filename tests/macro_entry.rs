@@ -110,3 +110,72 @@ async fn tasks_that_finish_within_the_grace_period_are_not_leaks() {
 async fn start_paused_is_accepted() {
     assert_eq!(gorun::procs(), 1);
 }
+
+#[gorun::test(flavor = "current_thread")]
+async fn current_thread_runs_the_body_and_its_tasks_on_the_test_thread() {
+    // Not `Send`: the body stays on this thread.
+    let here = std::rc::Rc::new(std::thread::current().id());
+    let task = gorun::go(async { std::thread::current().id() });
+    assert_eq!(task.await.unwrap(), *here);
+    assert_eq!(gorun::procs(), 1);
+}
+
+#[gorun::test(flavor = "current_thread", start_paused = true)]
+async fn current_thread_with_a_paused_clock() {
+    let start = gorun::time::Instant::now();
+    gorun::time::sleep(Duration::from_secs(3600)).await;
+    assert!(start.elapsed() >= Duration::from_secs(3600));
+}
+
+#[gorun::test(flavor = "current_thread")]
+async fn current_thread_tasks_finishing_after_the_body_are_not_leaks() {
+    // The task runs only while the leak check waits in block_on.
+    gorun::go(async {
+        gorun::time::sleep(Duration::from_millis(10)).await;
+    });
+}
+
+#[gorun::test(flavor = "current_thread")]
+#[should_panic(expected = "still alive")]
+async fn current_thread_leaks_are_caught() {
+    let (tx, rx) = gorun::chan::<()>(0);
+    std::mem::forget(tx);
+    gorun::go(async move {
+        let _ = rx.recv().await;
+    });
+}
+
+#[gorun::main(flavor = "current_thread")]
+async fn local_main() -> usize {
+    let cell = std::rc::Rc::new(std::cell::Cell::new(1));
+    let h = gorun::go(async { 41 });
+    cell.set(cell.get() + h.await.unwrap());
+    cell.get()
+}
+
+#[test]
+fn current_thread_main_takes_a_non_send_body() {
+    assert_eq!(local_main(), 42);
+}
+
+#[gorun::test(flavor = "multi_thread", worker_threads = 3)]
+async fn worker_threads_is_procs() {
+    assert_eq!(gorun::procs(), 3);
+}
+
+#[gorun::test(procs = 1, watchdog = Some(Duration::from_millis(5)))]
+async fn watchdog_threshold_from_the_attribute() {
+    gorun::go(async { std::thread::sleep(Duration::from_millis(60)) })
+        .await
+        .unwrap();
+    // The monitor samples every threshold / 4; it reports while the poll runs.
+    assert!(gorun::Handle::current().metrics().blocking_polls >= 1);
+}
+
+#[gorun::test(procs = 1, watchdog = None)]
+async fn watchdog_off_from_the_attribute() {
+    gorun::go(async { std::thread::sleep(Duration::from_millis(60)) })
+        .await
+        .unwrap();
+    assert_eq!(gorun::Handle::current().metrics().blocking_polls, 0);
+}

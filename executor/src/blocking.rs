@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::scheduler::Shared;
 use crate::task::join::JoinHandle;
@@ -44,6 +44,9 @@ struct PoolState {
     shutdown: bool,
     handles: Vec<thread::JoinHandle<()>>,
     next_id: usize,
+    /// Set by `Runtime::shutdown_timeout`: the shutdown stops waiting for running
+    /// closures then.
+    deadline: Option<Instant>,
 }
 
 /// The scheduler of blocking tasks.
@@ -86,6 +89,7 @@ impl BlockingPool {
                 shutdown: false,
                 handles: Vec::new(),
                 next_id: 0,
+                deadline: None,
             }),
             cvar: Condvar::new(),
             max_threads,
@@ -149,7 +153,11 @@ impl BlockingPool {
             let s = shared.clone();
             let spawned = thread::Builder::new()
                 .name(format!("{}-blocking-{id}", shared.config.thread_name))
-                .spawn(move || s.blocking.run_thread(&s));
+                .spawn(move || {
+                    s.config.thread_started();
+                    s.blocking.run_thread(&s);
+                    s.config.thread_stopped();
+                });
             match spawned {
                 Ok(h) => st.handles.push(h),
                 // Out of threads: the closure waits for a running thread to free up.
@@ -197,23 +205,30 @@ impl BlockingPool {
         st.threads -= 1;
     }
 
+    /// Makes the shutdown wait for running closures until `deadline` only.
+    pub(crate) fn set_shutdown_deadline(&self, deadline: Option<Instant>) {
+        self.lock().deadline = deadline;
+    }
+
     /// Stops accepting work, drops queued closures, and joins every thread (waiting
-    /// for closures already running, as tokio's runtime drop does).
+    /// for closures already running, as tokio's runtime drop does), until the
+    /// shutdown deadline if one was set.
     pub(crate) fn shutdown(&self) {
-        let (queued, handles) = {
+        let (queued, handles, deadline) = {
             let mut st = self.lock();
             st.shutdown = true;
             self.cvar.notify_all();
             (
                 std::mem::take(&mut st.queue),
                 std::mem::take(&mut st.handles),
+                st.deadline,
             )
         };
         drop(queued);
         let me = thread::current().id();
         for h in handles {
             if h.thread().id() != me {
-                let _ = h.join();
+                join_until(h, deadline);
             }
         }
     }
@@ -221,5 +236,26 @@ impl BlockingPool {
     /// The number of pool threads alive (a metric).
     pub(crate) fn num_threads(&self) -> usize {
         self.lock().threads
+    }
+}
+
+/// Joins `thread`, or with a deadline, waits for it to finish until then and
+/// leaves it detached if it has not (checked every millisecond: std has no timed
+/// join, and this runs once per thread at shutdown).
+pub(crate) fn join_until(thread: thread::JoinHandle<()>, deadline: Option<Instant>) {
+    let Some(deadline) = deadline else {
+        let _ = thread.join();
+        return;
+    };
+    loop {
+        if thread.is_finished() {
+            let _ = thread.join();
+            return;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return;
+        }
+        thread::sleep((deadline - now).min(Duration::from_millis(1)));
     }
 }

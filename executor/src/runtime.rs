@@ -1,286 +1,18 @@
 //! `Runtime`, its `Builder`, and `Handle`.
 
+mod builder;
+
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::context;
-use crate::scheduler::watchdog::Hook;
-use crate::scheduler::{self, Shared};
+use crate::scheduler::Shared;
 use crate::task::join::JoinHandle;
 
-/// Configuration of a runtime, fixed at build time.
-#[derive(Clone, Debug)]
-pub(crate) struct Config {
-    pub(crate) procs: usize,
-    pub(crate) thread_name: String,
-    pub(crate) stack_size: Option<usize>,
-    pub(crate) max_blocking_threads: usize,
-    pub(crate) keep_alive: Duration,
-    pub(crate) abort_on_panic: bool,
-    pub(crate) start_paused: bool,
-    pub(crate) watchdog: Option<Duration>,
-    pub(crate) on_blocking_poll: Option<Hook>,
-}
-
-/// Builds a [`Runtime`]: the number of Ps (worker threads), thread names, the
-/// blocking pool, and what a panicking task does.
-///
-/// ```
-/// let rt = gorun_executor::Runtime::builder().procs(2).build()?;
-/// assert_eq!(rt.procs(), 2);
-/// # Ok::<(), gorun_executor::BuildError>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct Builder {
-    procs: Option<usize>,
-    thread_name: String,
-    stack_size: Option<usize>,
-    max_blocking_threads: usize,
-    keep_alive: Duration,
-    abort_on_panic: bool,
-    start_paused: bool,
-    watchdog: Option<Duration>,
-    on_blocking_poll: Option<Hook>,
-}
-
-/// Why a runtime could not be built.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum BuildError {
-    /// `procs(0)`: a runtime needs at least one worker.
-    ZeroProcs,
-    /// The `GOMAXPROCS` environment variable is set but is not a positive integer.
-    InvalidGomaxprocs(String),
-    /// `max_blocking_threads(0)`: `spawn_blocking` could never run anything.
-    ZeroBlockingThreads,
-    /// The operating system refused to start a worker thread.
-    Spawn(std::io::Error),
-    /// The I/O reactor (an epoll/kqueue instance and its waker) could not be created.
-    Reactor(std::io::Error),
-}
-
-impl fmt::Display for BuildError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BuildError::ZeroProcs => f.write_str("procs must be at least 1 (got 0)"),
-            BuildError::InvalidGomaxprocs(v) => {
-                write!(f, "GOMAXPROCS={v:?} is not a positive integer")
-            }
-            BuildError::ZeroBlockingThreads => {
-                f.write_str("max_blocking_threads must be at least 1 (got 0)")
-            }
-            BuildError::Spawn(e) => write!(f, "failed to start a worker thread: {e}"),
-            BuildError::Reactor(e) => write!(f, "failed to create the I/O reactor: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for BuildError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            BuildError::Spawn(e) | BuildError::Reactor(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-impl Default for Builder {
-    fn default() -> Self {
-        Builder::new()
-    }
-}
-
-impl Builder {
-    /// A builder with the defaults: one P per available core (or `GOMAXPROCS`),
-    /// up to 512 blocking threads kept alive 10 s when idle, panics caught.
-    pub fn new() -> Builder {
-        Builder {
-            procs: None,
-            thread_name: "gorun-worker".into(),
-            stack_size: None,
-            max_blocking_threads: 512,
-            keep_alive: Duration::from_secs(10),
-            abort_on_panic: false,
-            start_paused: false,
-            watchdog: Some(crate::scheduler::watchdog::DEFAULT_THRESHOLD),
-            on_blocking_poll: None,
-        }
-    }
-
-    /// The number of Ps: worker threads running tasks in parallel (Go's
-    /// `GOMAXPROCS`). Overrides the environment variable. 0 is an error at `build`.
-    pub fn procs(mut self, n: usize) -> Self {
-        self.procs = Some(n);
-        self
-    }
-
-    /// The name prefix of the runtime's threads.
-    pub fn thread_name(mut self, name: impl Into<String>) -> Self {
-        self.thread_name = name.into();
-        self
-    }
-
-    /// The stack size of worker threads, in bytes.
-    pub fn thread_stack_size(mut self, bytes: usize) -> Self {
-        self.stack_size = Some(bytes);
-        self
-    }
-
-    /// The most threads `spawn_blocking` may use at once; more closures wait.
-    pub fn max_blocking_threads(mut self, n: usize) -> Self {
-        self.max_blocking_threads = n;
-        self
-    }
-
-    /// How long an idle blocking thread lives before it exits.
-    pub fn blocking_keep_alive(mut self, d: Duration) -> Self {
-        self.keep_alive = d;
-        self
-    }
-
-    /// Abort the whole process when a task panics, as Go does, instead of catching
-    /// the panic and handing it to the task's `JoinHandle` (the default).
-    pub fn abort_on_panic(mut self, yes: bool) -> Self {
-        self.abort_on_panic = yes;
-        self
-    }
-
-    /// Start with the clock paused (for tests): time only moves by
-    /// `time::advance`, or jumps to the next timer when every task is idle (ready
-    /// I/O is collected first, so a request on a socket is answered before its
-    /// timeout's deadline is reached).
-    ///
-    /// Without [`procs`](Builder::procs) this runs one worker (`GOMAXPROCS` is not
-    /// consulted), as tokio allows paused time only on its current-thread runtime:
-    /// with several workers, a task another worker is about to run can look idle
-    /// for an instant, and the clock would jump under it.
-    pub fn start_paused(mut self, yes: bool) -> Self {
-        self.start_paused = yes;
-        self
-    }
-
-    /// The watchdog (Go's sysmon): a task whose single poll keeps its worker busy
-    /// longer than `threshold` is reported once, with its spawn location, while the
-    /// poll still runs. Default `Some(10 ms)`; `None` (or zero) turns it off, and
-    /// with it the monitor thread. Reports go to stderr unless
-    /// [`on_blocking_poll`](Builder::on_blocking_poll) is set, and are counted in
-    /// [`RuntimeMetrics::blocking_polls`].
-    ///
-    /// The cost per poll is four plain stores and two loads, on a cache line only
-    /// the worker writes, and no clock read; the monitor thread samples every
-    /// `threshold / 4` and sleeps while every worker does. Measured on the reference
-    /// machine: no difference above noise (±1 %) on a poll-bound benchmark.
-    ///
-    /// The threshold counts the time the poll holds its worker: running on the CPU
-    /// or asleep in a blocking call. On Linux, time the worker spent runnable but
-    /// off the CPU (the kernel running other threads, as on a machine with more
-    /// runnable threads than cores) is not counted, so a short poll that happens to
-    /// be preempted is not reported; the monitor reads the worker's CPU clock, and
-    /// its state in `/proc` when that clock stood still. Elsewhere the threshold is
-    /// wall time, as in Go's sysmon.
-    pub fn watchdog(mut self, threshold: Option<Duration>) -> Self {
-        self.watchdog = threshold;
-        self
-    }
-
-    /// Calls `f` instead of printing to stderr when the watchdog reports a blocking
-    /// poll. `f` runs on the monitor thread; a panic in it is caught.
-    ///
-    /// ```
-    /// use std::sync::{Arc, Mutex};
-    /// use std::time::Duration;
-    ///
-    /// let seen = Arc::new(Mutex::new(Vec::new()));
-    /// let s = seen.clone();
-    /// let rt = gorun_executor::Runtime::builder()
-    ///     .procs(1)
-    ///     .watchdog(Some(Duration::from_millis(10)))
-    ///     .on_blocking_poll(move |r| s.lock().unwrap().push(r.location.line()))
-    ///     .build()
-    ///     .unwrap();
-    /// let line = line!() + 1;
-    /// let h = rt.spawn(async { std::thread::sleep(Duration::from_millis(60)) });
-    /// rt.block_on(h).unwrap();
-    /// # std::thread::sleep(Duration::from_millis(20));
-    /// assert_eq!(*seen.lock().unwrap(), [line]);
-    /// assert_eq!(rt.handle().metrics().blocking_polls, 1);
-    /// ```
-    pub fn on_blocking_poll(
-        mut self,
-        f: impl Fn(&crate::BlockingPoll) + Send + Sync + 'static,
-    ) -> Self {
-        self.on_blocking_poll = Some(Hook(Arc::new(f)));
-        self
-    }
-
-    fn resolve_procs(&self) -> Result<usize, BuildError> {
-        if let Some(n) = self.procs {
-            return if n == 0 {
-                Err(BuildError::ZeroProcs)
-            } else {
-                Ok(n)
-            };
-        }
-        if self.start_paused {
-            return Ok(1);
-        }
-        match std::env::var("GOMAXPROCS") {
-            Ok(v) => match v.trim().parse::<usize>() {
-                Ok(n) if n > 0 => Ok(n),
-                _ => Err(BuildError::InvalidGomaxprocs(v)),
-            },
-            Err(_) => Ok(default_procs()),
-        }
-    }
-
-    /// Starts the worker threads.
-    pub fn build(&self) -> Result<Runtime, BuildError> {
-        let procs = self.resolve_procs()?;
-        if self.max_blocking_threads == 0 {
-            return Err(BuildError::ZeroBlockingThreads);
-        }
-        let config = Config {
-            procs,
-            thread_name: self.thread_name.clone(),
-            stack_size: self.stack_size,
-            max_blocking_threads: self.max_blocking_threads,
-            keep_alive: self.keep_alive,
-            abort_on_panic: self.abort_on_panic,
-            start_paused: self.start_paused,
-            watchdog: self.watchdog,
-            on_blocking_poll: self.on_blocking_poll.clone(),
-        };
-        let (shared, locals) = Shared::new(config).map_err(BuildError::Reactor)?;
-        // `after_func` runs its function as a task of this runtime. A weak reference:
-        // the driver lives inside the runtime it would otherwise keep alive.
-        let weak = Arc::downgrade(&shared);
-        shared.driver.timer.set_spawner(Arc::new(move |fut| {
-            if let Some(shared) = weak.upgrade() {
-                drop(shared.spawn(fut, std::panic::Location::caller()));
-            }
-        }));
-        // A waker that panics when a timer or a socket event wakes it is reported
-        // like a task's panic; the driver goes on.
-        let weak = Arc::downgrade(&shared);
-        let report: gorun_timer::PanicHandler = Arc::new(move |payload| {
-            if let Some(shared) = weak.upgrade() {
-                shared.report_waker_panic(payload);
-            }
-        });
-        shared.driver.timer.set_panic_handler(report.clone());
-        shared.driver.io.set_panic_handler(report);
-        scheduler::start(&shared, locals).map_err(BuildError::Spawn)?;
-        Ok(Runtime {
-            handle: Handle { shared },
-        })
-    }
-}
-
-fn default_procs() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
+pub(crate) use builder::Config;
+pub use builder::{BuildError, Builder};
 
 /// A gorun runtime: worker threads running tasks, a blocking pool and a timer driver.
 ///
@@ -334,15 +66,12 @@ impl Runtime {
     /// If called from a thread that already drives a runtime (a worker thread, or
     /// inside another `block_on`): that would block the workers' tasks. Await the
     /// future instead.
+    ///
+    /// On a [current-thread](Builder::new_current_thread) runtime this thread runs
+    /// the tasks, timers and sockets while it waits. If another thread's `block_on`
+    /// drives the runtime already, this one waits for its own future only.
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
-        let shared = &self.handle.shared;
-        let _enter = context::enter_runtime(shared);
-        crate::block_on::run(fut, &shared.block_on_busy, || {
-            if shared.driver.timer.is_paused() {
-                // This future now waits: the paused clock may auto-advance.
-                shared.driver.unpark();
-            }
-        })
+        self.handle.block_on(fut)
     }
 
     /// Runs `fut` as a task on the scheduler and blocks the calling thread until it
@@ -395,9 +124,42 @@ impl Runtime {
     }
 }
 
-impl Drop for Runtime {
-    fn drop(&mut self) {
+impl Runtime {
+    /// Shuts the runtime down, waiting at most `timeout` for its threads: tasks
+    /// are cancelled (each future dropped once) as in a drop, but a blocking
+    /// closure, or a task's poll, still running at the deadline is left to finish
+    /// on its detached thread (tokio's `shutdown_timeout`). A drop waits for them.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let rt = gorun_executor::Runtime::builder().procs(1).build().unwrap();
+    /// rt.spawn_blocking(|| std::thread::sleep(Duration::from_secs(5)));
+    /// let start = Instant::now();
+    /// rt.shutdown_timeout(Duration::from_millis(50));
+    /// assert!(start.elapsed() < Duration::from_secs(5));
+    /// ```
+    pub fn shutdown_timeout(self, timeout: Duration) {
+        self.shutdown_until(Some(Instant::now() + timeout));
+    }
+
+    /// Shuts the runtime down without waiting for its threads:
+    /// [`shutdown_timeout`](Runtime::shutdown_timeout) with a zero timeout.
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO);
+    }
+
+    /// The shutdown of a drop (`None`: wait for every thread) or of
+    /// `shutdown_timeout`.
+    fn shutdown_until(&self, deadline: Option<Instant>) {
         let shared = &self.handle.shared;
+        if deadline.is_some() {
+            shared.blocking.set_shutdown_deadline(deadline);
+        }
+        if shared.config.current_thread {
+            shared.shutdown_current_thread();
+            return;
+        }
         shared.begin_shutdown();
         if context::is_own_thread(shared) {
             // Dropped by one of its own tasks or blocking closures: joining would wait
@@ -410,9 +172,16 @@ impl Drop for Runtime {
         let me = std::thread::current().id();
         for t in threads {
             if t.thread().id() != me {
-                let _ = t.join();
+                crate::blocking::join_until(t, deadline);
             }
         }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // After `shutdown_timeout` this finds the work done and returns at once.
+        self.shutdown_until(None);
     }
 }
 
@@ -493,6 +262,30 @@ impl Handle {
         F::Output: Send + 'static,
     {
         self.shared.spawn(fut, std::panic::Location::caller())
+    }
+
+    /// Runs `fut` on the calling thread until it completes, as
+    /// [`Runtime::block_on`] does.
+    ///
+    /// # Panics
+    /// If called from a thread that already drives a runtime.
+    pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        let shared = &self.shared;
+        let _enter = context::enter_runtime(shared);
+        let fut = if shared.config.current_thread {
+            match crate::scheduler::drive(shared, fut) {
+                Ok(v) => return v,
+                Err(fut) => fut,
+            }
+        } else {
+            fut
+        };
+        crate::block_on::run(fut, &shared.block_on_busy, || {
+            if shared.driver.timer.is_paused() {
+                // This future now waits: the paused clock may auto-advance.
+                shared.driver.unpark();
+            }
+        })
     }
 
     /// Runs a blocking closure on this runtime's blocking pool.

@@ -32,8 +32,15 @@ impl Kind {
 
     fn options(self) -> &'static str {
         match self {
-            Kind::Main => "`procs = N`",
-            Kind::Test => "`procs = N`, `start_paused = true|false` and `leak_check = true|false`",
+            Kind::Main => {
+                "`flavor = \"multi_thread\"|\"current_thread\"`, `procs = N` (or \
+                 `worker_threads = N`) and `watchdog = None|Some(duration)`"
+            }
+            Kind::Test => {
+                "`flavor = \"multi_thread\"|\"current_thread\"`, `procs = N` (or \
+                 `worker_threads = N`), `watchdog = None|Some(duration)`, \
+                 `start_paused = true|false` and `leak_check = true|false`"
+            }
         }
     }
 }
@@ -43,6 +50,28 @@ struct Options {
     procs: Option<Expr>,
     start_paused: Option<bool>,
     leak_check: Option<bool>,
+    current_thread: Option<bool>,
+    watchdog: Option<Expr>,
+}
+
+fn parse_flavor(e: &Expr) -> syn::Result<bool> {
+    let err = || {
+        syn::Error::new(
+            e.span(),
+            "`flavor` takes \"multi_thread\" (the default) or \"current_thread\"",
+        )
+    };
+    match e {
+        Expr::Lit(l) => match &l.lit {
+            Lit::Str(s) => match s.value().as_str() {
+                "multi_thread" => Ok(false),
+                "current_thread" => Ok(true),
+                _ => Err(err()),
+            },
+            _ => Err(err()),
+        },
+        _ => Err(err()),
+    }
 }
 
 fn parse_bool(e: &Expr, name: &str) -> syn::Result<bool> {
@@ -74,7 +103,9 @@ fn parse_options(kind: Kind, args: TokenStream) -> syn::Result<Options> {
             Meta::NameValue(nv) => nv,
             _ => {
                 let hint = match name.as_str() {
-                    "procs" => "`procs = 4`".to_string(),
+                    "procs" | "worker_threads" => format!("`{name} = 4`"),
+                    "flavor" => "`flavor = \"current_thread\"`".to_string(),
+                    "watchdog" => "`watchdog = None`".to_string(),
                     "start_paused" | "leak_check" => format!("`{name} = true`"),
                     _ => format!("one of {}", kind.options()),
                 };
@@ -94,8 +125,23 @@ fn parse_options(kind: Kind, args: TokenStream) -> syn::Result<Options> {
             )
         };
         match name.as_str() {
-            "procs" => {
+            // `worker_threads` is tokio's name for the same number.
+            "procs" | "worker_threads" => {
                 if o.procs.replace(nv.value.clone()).is_some() {
+                    return Err(syn::Error::new(
+                        meta.path().span(),
+                        "the number of processors is given twice (`procs` and \
+                         `worker_threads` are the same option); keep one",
+                    ));
+                }
+            }
+            "flavor" => {
+                if o.current_thread.replace(parse_flavor(&nv.value)?).is_some() {
+                    return Err(dup());
+                }
+            }
+            "watchdog" => {
+                if o.watchdog.replace(nv.value.clone()).is_some() {
                     return Err(dup());
                 }
             }
@@ -104,7 +150,8 @@ fn parse_options(kind: Kind, args: TokenStream) -> syn::Result<Options> {
                     meta.path().span(),
                     format!(
                         "`{name}` is an option of `#[gorun::test]` only; `#[gorun::main]` \
-                         accepts `procs = N`"
+                         accepts {}",
+                        Kind::Main.options()
                     ),
                 ));
             }
@@ -124,15 +171,6 @@ fn parse_options(kind: Kind, args: TokenStream) -> syn::Result<Options> {
                     return Err(dup());
                 }
             }
-            "flavor" | "worker_threads" => {
-                return Err(syn::Error::new(
-                    meta.path().span(),
-                    format!(
-                        "unknown option `{name}` (a tokio option): gorun has one scheduler; \
-                         set its number of processors with `procs = N`"
-                    ),
-                ));
-            }
             _ => {
                 return Err(syn::Error::new(
                     meta.path().span(),
@@ -142,6 +180,19 @@ fn parse_options(kind: Kind, args: TokenStream) -> syn::Result<Options> {
                         kind.options()
                     ),
                 ));
+            }
+        }
+    }
+    if o.current_thread == Some(true) {
+        if let Some(Expr::Lit(l)) = &o.procs {
+            if let Lit::Int(n) = &l.lit {
+                if n.base10_parse::<u64>().is_ok_and(|n| n > 1) {
+                    return Err(syn::Error::new(
+                        l.span(),
+                        "a `current_thread` runtime has one processor, the thread running \
+                         the body: remove this option or use `flavor = \"multi_thread\"`",
+                    ));
+                }
             }
         }
     }
@@ -240,9 +291,21 @@ fn generate(kind: Kind, f: ItemFn, opts: Options) -> TokenStream {
     };
     let start_paused = opts.start_paused.unwrap_or(false);
     let leak_check = opts.leak_check.unwrap_or(true);
-    let runner = match kind {
-        Kind::Main => quote!(::gorun::__private::run_main),
-        Kind::Test => quote!(::gorun::__private::run_test),
+    let current_thread = opts.current_thread.unwrap_or(false);
+    let watchdog = match opts.watchdog {
+        Some(e) => {
+            let span = e.span();
+            quote_spanned!(span=> ::core::option::Option::Some(#e))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    // On a current-thread runtime the body runs on the calling thread (it need
+    // not be `Send`); otherwise as a task on a worker.
+    let runner = match (kind, current_thread) {
+        (Kind::Main, false) => quote!(::gorun::__private::run_main),
+        (Kind::Main, true) => quote!(::gorun::__private::run_main_local),
+        (Kind::Test, false) => quote!(::gorun::__private::run_test),
+        (Kind::Test, true) => quote!(::gorun::__private::run_test_local),
     };
     let options = quote! {{
         // Future-proof against new fields; clippy's `needless_update` would
@@ -252,6 +315,8 @@ fn generate(kind: Kind, f: ItemFn, opts: Options) -> TokenStream {
             procs: #procs,
             start_paused: #start_paused,
             leak_check: #leak_check,
+            current_thread: #current_thread,
+            watchdog: #watchdog,
             ..::core::default::Default::default()
         };
         __gorun_options

@@ -171,8 +171,17 @@ pub fn select(input: TokenStream) -> TokenStream {
 /// between main and a task is about 100 times slower there than between two
 /// tasks). The runtime shuts down when `main` returns.
 ///
-/// Options: `procs = N` sets the number of processors (GOMAXPROCS; default: the
-/// `GOMAXPROCS` environment variable, else the number of cores). `main` may
+/// Options, beside tokio's defaults (tokio's key names are accepted):
+///
+/// | option | gorun's default | `#[tokio::main]`'s |
+/// |---|---|---|
+/// | `flavor = "multi_thread"` or `"current_thread"` | `"multi_thread"` | `"multi_thread"` |
+/// | `procs = N`, or `worker_threads = N` | `GOMAXPROCS`, else one per core | one per core |
+/// | `watchdog = None` or `Some(duration)` | `Some(10 ms)`, reports on stderr | none |
+///
+/// With `flavor = "current_thread"` the body runs in `block_on` on the main
+/// thread, which runs every task too (no worker threads; the body need not be
+/// `Send`). `main` may
 /// return anything that implements [`Termination`](std::process::Termination),
 /// `Result<(), Box<dyn Error>>` included: it is reported on the runtime, with
 /// the message and exit status `std` would give.
@@ -204,10 +213,16 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// spawned to finish; if any are still alive, the test fails with a task dump
 /// listing each leaked task's spawn location and what it waits on.
 ///
-/// Options: `procs = N`; `start_paused = true` (the clock starts paused and jumps
-/// to the next timer whenever every task is idle, so timeouts take no real time);
+/// Options: those of [`macro@main`] (`flavor`, `procs` or `worker_threads`,
+/// `watchdog`); `start_paused = true` (the clock starts paused and jumps to the
+/// next timer whenever every task is idle, so timeouts take no real time);
 /// `leak_check = false` (allow tasks to outlive the test). A test may return a
 /// `Result`; an `Err` fails it.
+///
+/// The default flavor is `"multi_thread"`, where `#[tokio::test]`'s is
+/// `"current_thread"`: a test runs on the scheduler it will run on in
+/// production. `flavor = "current_thread"` gives tokio's default (the body on
+/// the test's thread, need not be `Send`; tasks run only while it waits).
 ///
 /// ```
 /// #[gorun::test(procs = 2)]

@@ -14,6 +14,7 @@
 //! - Only the thread that owns a worker's context touches its queue's `Worker` end
 //!   and its `runnext`; others use the `Stealer`.
 
+mod current;
 mod idle;
 mod park;
 mod thread_cpu;
@@ -37,6 +38,7 @@ use crate::task::join::JoinHandle;
 use crate::task::list::OwnedTasks;
 use crate::task::{new_task, Header, Notified, Schedule};
 
+pub(crate) use current::drive;
 pub(crate) use idle::Idle;
 pub(crate) use park::Parker;
 
@@ -58,6 +60,9 @@ pub(crate) struct Shared {
     pub(crate) watchdog: watchdog::Watchdog,
     /// `block_on` futures running or woken (see `block_on.rs`).
     pub(crate) block_on_busy: Arc<AtomicUsize>,
+    /// A current-thread runtime's one local queue while no `block_on` drives it
+    /// (`current.rs`, invariant 1); `None` on a multi-thread runtime.
+    core: Mutex<Option<crossbeam_deque::Worker<Notified>>>,
 }
 
 /// Counters for `RuntimeMetrics`.
@@ -109,7 +114,7 @@ impl Shared {
             owned: OwnedTasks::new(procs),
             blocking: BlockingPool::new(config.max_blocking_threads, config.keep_alive),
             shutdown: AtomicBool::new(false),
-            workers_alive: AtomicUsize::new(procs),
+            workers_alive: AtomicUsize::new(if config.current_thread { 0 } else { procs }),
             threads: Mutex::new(Vec::with_capacity(procs)),
             metrics: Metrics::default(),
             watchdog: watchdog::Watchdog::new(
@@ -118,6 +123,7 @@ impl Shared {
                 config.on_blocking_poll.clone(),
             ),
             block_on_busy: Arc::new(AtomicUsize::new(0)),
+            core: Mutex::new(None),
             config,
         });
         Ok((shared, locals))
@@ -211,6 +217,48 @@ impl Shared {
     pub(crate) fn worker_exited(&self) {
         if self.workers_alive.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.finish_shutdown();
+        }
+    }
+
+    /// Stores a current-thread runtime's local queue (its only one) at build.
+    pub(crate) fn keep_core(&self, mut locals: Vec<crossbeam_deque::Worker<Notified>>) {
+        debug_assert_eq!(locals.len(), 1);
+        *self.lock_core() = locals.pop();
+    }
+
+    fn lock_core(&self) -> std::sync::MutexGuard<'_, Option<crossbeam_deque::Worker<Notified>>> {
+        self.core.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes a current-thread runtime's local queue to drive it; `None` while
+    /// another `block_on` drives it, after shutdown, or on a multi-thread runtime.
+    pub(crate) fn take_core(&self) -> Option<crossbeam_deque::Worker<Notified>> {
+        self.lock_core().take()
+    }
+
+    /// Gives the local queue back after a `block_on`; if the runtime was shut down
+    /// meanwhile, finishes the shutdown instead (the dropping thread found the
+    /// queue taken and left the job to its holder). The check happens under the
+    /// lock `shutdown_current_thread` takes after setting the flag, so exactly one
+    /// of the two finishes.
+    pub(crate) fn put_core(&self, local: crossbeam_deque::Worker<Notified>) {
+        let mut core = self.lock_core();
+        if self.is_shutdown() {
+            drop(core);
+            self.finish_shutdown();
+            drop(local);
+        } else {
+            *core = Some(local);
+        }
+    }
+
+    /// Shuts a current-thread runtime down: finished here if no `block_on`
+    /// drives it, else by that `block_on` as it returns (`put_core`).
+    pub(crate) fn shutdown_current_thread(&self) {
+        self.begin_shutdown();
+        if let Some(local) = self.take_core() {
+            self.finish_shutdown();
+            drop(local);
         }
     }
 

@@ -24,6 +24,7 @@
 
 use std::cell::Cell;
 use std::ptr;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -73,6 +74,9 @@ pub(crate) struct WorkerCtx {
     /// When the current run of `GLOBAL_QUEUE_INTERVAL` ticks began.
     interval_start: Cell<Option<Instant>>,
     rng: Cell<u64>,
+    /// A current-thread runtime's `block_on` future was woken (see `current.rs`):
+    /// the loop polls it, and a park returns for it. `None` on worker threads.
+    main_woken: Option<Arc<AtomicBool>>,
 }
 
 thread_local! {
@@ -105,25 +109,12 @@ pub(crate) fn schedule(shared: &Arc<Shared>, task: Notified, is_yield: bool) {
 
 /// The body of a worker thread.
 pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Worker<Notified>) {
+    shared.config.thread_started();
     let enter = crate::context::enter_worker(&shared, index);
-    let ctx = WorkerCtx {
-        rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17)),
-        shared,
-        index,
-        local,
-        runnext: Cell::new(None),
-        runnext_streak: Cell::new(0),
-        tick: Cell::new(0),
-        is_searching: Cell::new(false),
-        parked: Cell::new(false),
-        naps: Cell::new(0),
-        timer_countdown: Cell::new(GLOBAL_QUEUE_INTERVAL),
-        timer_interval: Cell::new(GLOBAL_QUEUE_INTERVAL),
-        interval_start: Cell::new(None),
-    };
+    let ctx = WorkerCtx::new(shared, index, local, None);
     WORKER.with(|w| w.set(&ctx));
     let watch = super::watchdog::enter(&ctx.shared, index);
-    ctx.run_loop();
+    ctx.run_loop(None);
     drop(watch);
     WORKER.with(|w| w.set(ptr::null()));
     let shared = ctx.shared.clone();
@@ -135,12 +126,84 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Worker<Notified>) {
     drop(ctx);
     shared.worker_exited();
     drop(enter);
+    shared.config.thread_stopped();
+}
+
+/// Runs `f` with `ctx` as this thread's worker context (for `schedule`), for the
+/// current-thread runtime's `block_on`, which drives the worker loop itself.
+pub(super) fn with_context<R>(ctx: &WorkerCtx, f: impl FnOnce() -> R) -> R {
+    struct Reset(*const WorkerCtx);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let prev = self.0;
+            let _ = WORKER.try_with(|w| w.set(prev));
+        }
+    }
+    let _reset = Reset(WORKER.with(|w| w.replace(ctx)));
+    f()
 }
 
 impl WorkerCtx {
-    fn run_loop(&self) {
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        index: usize,
+        local: Worker<Notified>,
+        main_woken: Option<Arc<AtomicBool>>,
+    ) -> WorkerCtx {
+        WorkerCtx {
+            rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17)),
+            shared,
+            index,
+            local,
+            runnext: Cell::new(None),
+            runnext_streak: Cell::new(0),
+            tick: Cell::new(0),
+            is_searching: Cell::new(false),
+            parked: Cell::new(false),
+            naps: Cell::new(0),
+            timer_countdown: Cell::new(GLOBAL_QUEUE_INTERVAL),
+            timer_interval: Cell::new(GLOBAL_QUEUE_INTERVAL),
+            interval_start: Cell::new(None),
+            main_woken,
+        }
+    }
+
+    /// Gives back the local queue, with the `runnext` task pushed onto it (a
+    /// current-thread runtime keeps its queue between `block_on`s), and stops
+    /// counting this worker as searching: the next `block_on` starts afresh, and a
+    /// searcher left counted would keep every later wake from notifying it.
+    pub(super) fn into_local(self) -> Worker<Notified> {
+        if self.is_searching.replace(false) {
+            self.shared.idle.transition_worker_from_searching();
+        }
+        if let Some(t) = self.runnext.take() {
+            self.local.push(t);
+        }
+        self.local
+    }
+
+    /// Whether a current-thread `block_on` future was woken (not consumed).
+    fn main_is_woken(&self) -> bool {
+        self.main_woken
+            .as_ref()
+            .is_some_and(|w| w.load(std::sync::atomic::Ordering::Acquire))
+    }
+
+    /// The worker loop: until shutdown, or, for a current-thread runtime's
+    /// `block_on`, until `poll_main` (called whenever the future was woken)
+    /// returns `true`.
+    pub(super) fn run_loop(&self, mut poll_main: Option<&mut dyn FnMut() -> bool>) {
         let shared = &*self.shared;
         loop {
+            if let (Some(poll), Some(woken)) = (poll_main.as_mut(), &self.main_woken) {
+                // A load first: the flag is rarely set, and a swap would write.
+                if woken.load(std::sync::atomic::Ordering::Acquire)
+                    && woken.swap(false, std::sync::atomic::Ordering::AcqRel)
+                    && poll()
+                {
+                    return;
+                }
+            }
             if shared.is_shutdown() {
                 return;
             }
@@ -370,8 +433,9 @@ impl WorkerCtx {
                 self.is_searching.set(true);
                 break;
             }
-            // A timer, a driver event or a spurious wake: look for work ourselves.
-            if !self.local.is_empty() || !shared.injector.is_empty() {
+            // A timer, a driver event or a spurious wake: look for work ourselves
+            // (a current-thread `block_on` future woken is work too).
+            if !self.local.is_empty() || !shared.injector.is_empty() || self.main_is_woken() {
                 if !shared.idle.unpark_worker_by_id(self.index) {
                     // Someone woke us between the check and now.
                     self.is_searching.set(true);

@@ -1,2 +1,2 @@
-#[gorun::main(worker_threads = 4)]
+#[gorun::main(max_threads = 4)]
 async fn main() {}

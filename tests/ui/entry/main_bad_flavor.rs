@@ -1,0 +1,2 @@
+#[gorun::main(flavor = "single")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[gorun::main(procs = 2, worker_threads = 2)]
+async fn main() {}

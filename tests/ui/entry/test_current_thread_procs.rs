@@ -1,0 +1,4 @@
+#[gorun::test(flavor = "current_thread", worker_threads = 2)]
+async fn t() {}
+
+fn main() {}
