@@ -84,7 +84,9 @@ pub use handle::{chan, Receiver, Sender};
 pub mod __private {
     pub use crate::builder::SelectArray;
     pub use crate::case::{FutureCase, RecvCase, SendCase};
-    pub use crate::select::{CaseKind, CaseList, Register, SelectCase, SelectState, TakeOutput};
+    pub use crate::select::{
+        CaseKind, CaseList, NoCases, Register, SelectCase, SelectState, TakeOutput,
+    };
     pub use crate::timer_hook::TimerHook;
     #[cfg(not(loom))]
     pub use crate::timer_hook::{timer_chan, TimerSender};

@@ -498,6 +498,20 @@ impl SelectState {
     }
 }
 
+/// A `select!` with no case left enabled and neither `default` nor `else`:
+/// pending forever, shown in task dumps as `select (no cases)` (Go's `select {}`).
+#[derive(Debug, Default)]
+pub struct NoCases;
+
+impl std::future::Future for NoCases {
+    type Output = std::convert::Infallible;
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        gorun_coop::set_wait_reason(gorun_coop::WaitReason::SelectNoCases);
+        Poll::Pending
+    }
+}
+
 /// Channel cases of one select, at most this many, are locked with no allocation.
 const LOCK_INLINE: usize = 16;
 

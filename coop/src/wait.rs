@@ -70,9 +70,13 @@ pub enum WaitReason {
     ErrGroup,
     /// `sync::Once` / `OnceCell`: another task runs the initializer.
     Once,
+    /// A `select!` with no case enabled (every guard false, every future arm
+    /// spent) and neither `default` nor `else`: blocked forever, as Go's
+    /// `select {}`.
+    SelectNoCases,
 }
 
-const ALL: [WaitReason; 18] = [
+const ALL: [WaitReason; 19] = [
     WaitReason::Other,
     WaitReason::ChanRecv,
     WaitReason::ChanSend,
@@ -91,6 +95,7 @@ const ALL: [WaitReason; 18] = [
     WaitReason::ContextDone,
     WaitReason::ErrGroup,
     WaitReason::Once,
+    WaitReason::SelectNoCases,
 ];
 
 impl WaitReason {
@@ -126,6 +131,7 @@ impl WaitReason {
             WaitReason::ContextDone => "context done",
             WaitReason::ErrGroup => "errgroup wait",
             WaitReason::Once => "sync.Once",
+            WaitReason::SelectNoCases => "select (no cases)",
         }
     }
 }

@@ -24,6 +24,7 @@ mod select;
 ///     pattern = future => ...,                 // any future (not atomic, see below)
 ///     recv(rx2) -> v, if cond => ...,          // a guard: false disables the case
 ///     default => ...,                          // runs if no case is ready
+///     else => ...,                             // runs if no case is enabled (tokio)
 /// }
 /// ```
 ///
@@ -55,8 +56,12 @@ mod select;
 ///   futures are not atomic**: they are polled, and dropped if not chosen, so use
 ///   `recv`/`send` rather than `v = rx.recv()`. A future case whose pattern does
 ///   not match its output is disabled and the select goes on with the others.
-/// * **Blocking forever.** `select! {}`, or a select whose cases are all
-///   disabled and that has no `default`, never completes (Go's `select {}`).
+/// * **No case enabled.** When every case is disabled (its guard was false, or
+///   it was a future whose pattern did not match), `else` runs: tokio's `else`,
+///   so a loop over guarded arms can end. Without `else`, `default` runs if
+///   there is one, and otherwise the select never completes, as Go's
+///   `select {}`: `select! {}` does the same. A task blocked so shows as
+///   `select (no cases)` in task dumps, as in Go's goroutine dump.
 /// * **Cost.** The cases live in the task's own future: a `select!` allocates
 ///   nothing (up to 64 cases; more need one `Vec` per poll for the random order),
 ///   and any number of cases is accepted. The select future is `Send` when its
@@ -154,9 +159,36 @@ mod select;
 /// # });
 /// ```
 ///
+/// `else` ends a loop whose arms are all switched off (tokio's idiom):
+/// ```
+/// # gorun::Runtime::builder().procs(1).build().unwrap().run(async {
+/// let (a_tx, a_rx) = gorun::chan::<u32>(1);
+/// let (b_tx, b_rx) = gorun::chan::<u32>(1);
+/// a_tx.send(1).await.unwrap();
+/// b_tx.send(2).await.unwrap();
+/// drop((a_tx, b_tx));
+/// let (mut a_open, mut b_open, mut sum) = (true, true, 0);
+/// loop {
+///     gorun::select! {
+///         recv(a_rx) -> v, if a_open => match v {
+///             Some(v) => sum += v,
+///             None => a_open = false,
+///         },
+///         recv(b_rx) -> v, if b_open => match v {
+///             Some(v) => sum += v,
+///             None => b_open = false,
+///         },
+///         else => break,
+///     }
+/// }
+/// assert_eq!(sum, 3);
+/// # });
+/// ```
+///
 /// # Compile errors
 /// Malformed input is rejected at the offending tokens with what to write
-/// instead: a missing `-> pattern`, an unknown operation, a second `default`, a
+/// instead: a missing `-> pattern`, an unknown operation, a second `default` or
+/// `else`, a
 /// guard without a condition, `biased;` after an arm.
 #[proc_macro]
 pub fn select(input: TokenStream) -> TokenStream {

@@ -2,21 +2,26 @@
 //!
 //! ```text
 //! {
-//!     enum Out<T0, T1, ..> { V0(T0), V1(T1), .., Default }
+//!     enum Out<T0, T1, ..> { V0(T0), V1(T1), .., Default, Else }
 //!     let out = {
 //!         let mut state = pin!(SelectState::new(biased, has_default));
+//!         let mut live = 0usize;              // cases enabled (not with `default` alone)
 //!         // Every channel, value, future and guard expression, in source order:
 //!         let rx0: &Receiver<_> = &(RX);      let g0: bool = GUARD;
 //!         let mut c0 = pin!(RecvCase::new(if g0 { Some(rx0) } else { None }));
+//!         live += g0 as usize;
 //!         ..
 //!         loop {
+//!             // No case enabled: `else` runs (tokio); without it, and without
+//!             // `default`, the select blocks forever (Go), as `select (no cases)`.
+//!             if live == 0 { break Out::Else }   // or: match NoCases.await {}
 //!             // The `dyn` slice is rebuilt on every poll, so the select future is
 //!             // `Send` whenever its cases are.
 //!             match poll_fn(|cx| state.poll(&mut [c0.as_mut(), ..], cx)).await {
 //!                 Some(0) => break Out::V0(c0.take_output()),
 //!                 // A future case whose (refutable) pattern does not match is
 //!                 // disabled and the select goes on, as in tokio.
-//!                 Some(2) => { let o = c2.take_output(); if matches!(&o, PAT) { break Out::V2(o) } state.set(..) }
+//!                 Some(2) => { let o = c2.take_output(); if matches!(&o, PAT) { break Out::V2(o) } live -= 1; state.set(..) }
 //!                 None => break Out::Default,
 //!             }
 //!         }
@@ -63,20 +68,27 @@ pub(crate) fn expand(sel: Select) -> TokenStream {
         biased,
         cases,
         default,
+        else_arm,
     } = sel;
     let m = Span::mixed_site();
+    let chan = quote!(::gorun::__private::chan);
     if cases.is_empty() {
-        return match default {
-            Some(body) => quote!({ #body }),
+        return match (else_arm, default) {
+            // No case is enabled: tokio's `else` wins over Go's `default`.
+            (Some(body), _) | (None, Some(body)) => quote!({ #body }),
             // Go's `select {}`: blocks forever.
-            None => quote_spanned! {m=>
-                match ::core::future::pending::<::core::convert::Infallible>().await {}
+            (None, None) => quote_spanned! {m=>
+                match #chan::NoCases.await {}
             },
         };
     }
     let n = cases.len();
     let has_default = default.is_some();
-    let chan = quote!(::gorun::__private::chan);
+    let has_else = else_arm.is_some();
+    // The count of enabled cases matters unless `default` alone is given (it
+    // fires anyway when nothing is enabled, as in Go).
+    let count_live = has_else || !has_default;
+    let live = Ident::new("__gorun_live", m);
     let out_ty = Ident::new("__GorunSelectOut", m);
     let state = Ident::new("__gorun_state", m);
     let out = Ident::new("__gorun_out", m);
@@ -85,8 +97,12 @@ pub(crate) fn expand(sel: Select) -> TokenStream {
     let variants: Vec<Ident> = (0..n).map(|i| format_ident!("V{}", i, span = m)).collect();
     let case_vars: Vec<Ident> = (0..n).map(|i| hygienic("case", i)).collect();
     let default_variant = has_default.then(|| quote!(Default,));
+    let else_variant = has_else.then(|| quote!(Else,));
 
     let mut setup = TokenStream::new();
+    if count_live {
+        setup.extend(quote!(let mut #live: usize = 0;));
+    }
     let mut on_fired = TokenStream::new();
     let mut handlers = TokenStream::new();
     let mut any_future = false;
@@ -173,10 +189,17 @@ pub(crate) fn expand(sel: Select) -> TokenStream {
                 });
             }
         }
+        if count_live {
+            setup.extend(match &enabled {
+                Some(g) => quote!(#live += usize::from(#g);),
+                None => quote!(#live += 1;),
+            });
+        }
         let take = quote!(#chan::TakeOutput::take_output(#c.as_mut()));
         let o = Ident::new("__gorun_output", m);
         if is_future {
             any_future = true;
+            let live_dec = count_live.then(|| quote!(#live -= 1;));
             let mut clean = pat.clone();
             CleanPattern.visit_pat_mut(&mut clean);
             on_fired.extend(quote! {
@@ -192,6 +215,7 @@ pub(crate) fn expand(sel: Select) -> TokenStream {
                     }
                     // The pattern did not match: this case is now disabled (its
                     // future is spent); select again over the others.
+                    #live_dec
                     #state.set(#chan::SelectState::new(#biased, #has_default));
                 }
             });
@@ -234,6 +258,24 @@ pub(crate) fn expand(sel: Select) -> TokenStream {
     let default_fired = has_default.then(|| {
         quote! { ::core::option::Option::None => break #out_ty::Default, }
     });
+    let else_arm = else_arm.map(|body| {
+        quote! { #out_ty::Else => #body, }
+    });
+    let none_enabled = if has_else {
+        Some(quote! {
+            if #live == 0 {
+                break #out_ty::Else;
+            }
+        })
+    } else if !has_default {
+        Some(quote! {
+            if #live == 0 {
+                match #chan::NoCases.await {}
+            }
+        })
+    } else {
+        None
+    };
 
     quote_spanned! {m=>
         {
@@ -241,11 +283,13 @@ pub(crate) fn expand(sel: Select) -> TokenStream {
             enum #out_ty<#(#tparams),*> {
                 #(#variants(#tparams),)*
                 #default_variant
+                #else_variant
             }
             let (#out, #(#unsent_vars,)*) = {
                 let mut #state = ::core::pin::pin!(#chan::SelectState::new(#biased, #has_default));
                 #setup
                 let __gorun_fired_out = loop {
+                    #none_enabled
                     let __gorun_fired = ::core::future::poll_fn(|#cx| {
                         let mut __gorun_cases: [::core::pin::Pin<&mut dyn #chan::SelectCase>; #n] =
                             [#(#case_vars.as_mut()),*];
@@ -265,6 +309,7 @@ pub(crate) fn expand(sel: Select) -> TokenStream {
             match #out {
                 #handlers
                 #default_arm
+                #else_arm
                 #unreachable_arm
             }
         }

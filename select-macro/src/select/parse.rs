@@ -8,6 +8,7 @@
 //!         [unsent(PAT) => HANDLER[,]]              // the value, if another arm won
 //!     PAT = FUTURE [, if GUARD] => HANDLER[,]
 //!     default => HANDLER[,]                        // at most one
+//!     else => HANDLER[,]                           // at most one
 //! }
 //! ```
 //!
@@ -26,6 +27,8 @@ pub(crate) struct Select {
     pub(crate) biased: bool,
     pub(crate) cases: Vec<Case>,
     pub(crate) default: Option<Expr>,
+    /// tokio's `else`: runs when no case is enabled.
+    pub(crate) else_arm: Option<Expr>,
 }
 
 /// One non-default arm.
@@ -48,7 +51,7 @@ pub(crate) enum Op {
 }
 
 const ARM_FORMS: &str = "write `recv(rx) -> v => ...`, `send(tx, value) -> res => ...`, \
-                         `pattern = future => ...` or `default => ...`";
+                         `pattern = future => ...`, `default => ...` or `else => ...`";
 
 impl Parse for Select {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
@@ -56,6 +59,7 @@ impl Parse for Select {
             biased: false,
             cases: Vec::new(),
             default: None,
+            else_arm: None,
         };
         let mut first = true;
         while !input.is_empty() {
@@ -87,6 +91,19 @@ impl Parse for Select {
                 }
                 input.parse::<Token![=>]>()?;
                 sel.default = Some(parse_handler(input)?);
+                continue;
+            }
+            if input.peek(Token![else]) && input.peek2(Token![=>]) {
+                let kw: Token![else] = input.parse()?;
+                if sel.else_arm.is_some() {
+                    return Err(syn::Error::new(
+                        kw.span,
+                        "a `select!` has at most one `else` arm; remove this one or merge it \
+                         with the first",
+                    ));
+                }
+                input.parse::<Token![=>]>()?;
+                sel.else_arm = Some(parse_handler(input)?);
                 continue;
             }
             sel.cases.push(parse_case(input)?);
