@@ -34,6 +34,9 @@
 //! # });
 //! ```
 
+/// `std::time::Duration`, here as in tokio's `time` module.
+pub use std::time::Duration;
+
 pub use gorun_timer::{
     advance, after_func, interval, interval_at, pause, resume, sleep, sleep_until, timeout,
     timeout_at, AfterFunc, Elapsed, Instant, Interval, MissedTickBehavior, Sleep, Timeout,

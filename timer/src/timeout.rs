@@ -141,3 +141,22 @@ impl fmt::Display for Elapsed {
 }
 
 impl std::error::Error for Elapsed {}
+
+/// An elapsed timeout as an I/O error of kind `TimedOut` (as tokio's), so `?`
+/// works on a `timeout` inside a function returning `io::Result`.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// async fn read_with_deadline() -> std::io::Result<()> {
+///     gorun_timer::timeout(Duration::from_millis(1), std::future::pending::<()>()).await?;
+///     Ok(())
+/// }
+/// let err = futures::executor::block_on(read_with_deadline()).unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+/// ```
+impl From<Elapsed> for std::io::Error {
+    fn from(e: Elapsed) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, e)
+    }
+}
