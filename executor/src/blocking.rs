@@ -106,6 +106,20 @@ impl BlockingPool {
         self.running.load(Ordering::SeqCst)
     }
 
+    /// Counts a blocking call made outside the pool (`block_in_place`) as a
+    /// running closure until the guard drops: the paused clock waits for it.
+    pub(crate) fn running_guard(&self) -> RunningGuard<'_> {
+        self.running.fetch_add(1, Ordering::SeqCst);
+        RunningGuard(&self.running)
+    }
+
+    /// Uncounts the closure running on this pool thread until the guard drops:
+    /// `block_in_place`'s stand-in runs a worker's loop, not a blocking call.
+    pub(crate) fn not_running_guard(&self) -> NotRunningGuard<'_> {
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        NotRunningGuard(&self.running)
+    }
+
     pub(crate) fn spawn<F, R>(
         &self,
         shared: &Arc<Shared>,
@@ -236,6 +250,24 @@ impl BlockingPool {
     /// The number of pool threads alive (a metric).
     pub(crate) fn num_threads(&self) -> usize {
         self.lock().threads
+    }
+}
+
+/// See [`BlockingPool::running_guard`].
+pub(crate) struct RunningGuard<'a>(&'a AtomicUsize);
+
+impl Drop for RunningGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// See [`BlockingPool::not_running_guard`].
+pub(crate) struct NotRunningGuard<'a>(&'a AtomicUsize);
+
+impl Drop for NotRunningGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
     }
 }
 

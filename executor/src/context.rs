@@ -102,3 +102,17 @@ pub(crate) fn enter_worker(handle: &Arc<Shared>, index: usize) -> RuntimeGuard {
         _current: set_current_with(handle, handle.driver.timer.enter_shard(index)),
     }
 }
+
+/// This thread stops counting as driving a runtime until the guard drops:
+/// `block_in_place`'s closure runs off the worker and may `block_on`.
+pub(crate) struct ExitRuntimeGuard(bool);
+
+impl Drop for ExitRuntimeGuard {
+    fn drop(&mut self) {
+        let _ = IN_RUNTIME.try_with(|c| c.set(self.0));
+    }
+}
+
+pub(crate) fn exit_runtime() -> ExitRuntimeGuard {
+    ExitRuntimeGuard(IN_RUNTIME.with(|c| c.replace(false)))
+}

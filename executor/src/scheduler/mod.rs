@@ -14,6 +14,7 @@
 //! - Only the thread that owns a worker's context touches its queue's `Worker` end
 //!   and its `runnext`; others use the `Stealer`.
 
+mod block_in_place;
 mod current;
 mod idle;
 mod park;
@@ -38,6 +39,7 @@ use crate::task::join::JoinHandle;
 use crate::task::list::OwnedTasks;
 use crate::task::{new_task, Header, Notified, Schedule};
 
+pub use block_in_place::block_in_place;
 pub(crate) use current::drive;
 pub(crate) use idle::Idle;
 pub(crate) use park::Parker;

@@ -164,6 +164,23 @@ pub(crate) fn poll_ended(started: Option<Started>, task: &Header) {
     }
 }
 
+/// The poll running on this worker hands its worker off (`block_in_place`): it
+/// is no longer announced, so the watchdog does not report the blocking call
+/// (Go's sysmon does not report a goroutine in a syscall either). Its
+/// `poll_ended` later stores the same value again.
+pub(crate) fn poll_handed_off() {
+    let p = SLOT.try_with(|s| s.get()).unwrap_or(ptr::null());
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: as in `poll_started`.
+    let w = unsafe { &*p };
+    let running = GEN.with(|g| g.get()) + 1;
+    if w.gen.load(Ordering::Relaxed) == running {
+        w.gen.store(running + 1, Ordering::Release);
+    }
+}
+
 impl Watch {
     fn new() -> Watch {
         Watch {

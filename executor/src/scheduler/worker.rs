@@ -77,10 +77,24 @@ pub(crate) struct WorkerCtx {
     /// A current-thread runtime's `block_on` future was woken (see `current.rs`):
     /// the loop polls it, and a park returns for it. `None` on worker threads.
     main_woken: Option<Arc<AtomicBool>>,
+    /// While a stand-in thread runs this worker for a task in `block_in_place`:
+    /// the flag that asks it to hand the worker back (`block_in_place.rs`); null
+    /// otherwise. The loop returns when it is set, and a park returns for it.
+    stop: Cell<*const AtomicBool>,
 }
 
 thread_local! {
     static WORKER: Cell<*const WorkerCtx> = const { Cell::new(ptr::null()) };
+}
+
+/// This thread's worker context (null if none), for `block_in_place`.
+pub(super) fn current() -> *const WorkerCtx {
+    WORKER.try_with(|w| w.get()).unwrap_or(ptr::null())
+}
+
+/// Sets this thread's worker context (null: none); returns the previous one.
+pub(super) fn set_current(ctx: *const WorkerCtx) -> *const WorkerCtx {
+    WORKER.try_with(|w| w.replace(ctx)).unwrap_or(ptr::null())
 }
 
 /// Runs `f` with this thread's worker context, if it is a worker thread.
@@ -165,7 +179,38 @@ impl WorkerCtx {
             timer_interval: Cell::new(GLOBAL_QUEUE_INTERVAL),
             interval_start: Cell::new(None),
             main_woken,
+            stop: Cell::new(ptr::null()),
         }
+    }
+
+    pub(super) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    pub(super) fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Whether this is a current-thread runtime's `block_on` (see `current.rs`).
+    pub(super) fn is_current_thread(&self) -> bool {
+        self.main_woken.is_some()
+    }
+
+    /// Runs the worker loop as a stand-in for a thread in `block_in_place`, until
+    /// `stop` is set (or shutdown); restores the previous stop flag after.
+    pub(super) fn run_as_stand_in(&self, stop: &AtomicBool) {
+        let prev = self.stop.replace(stop);
+        self.run_loop(None);
+        self.stop.set(prev);
+    }
+
+    /// Whether a stand-in was asked to hand this worker back.
+    fn stop_requested(&self) -> bool {
+        let p = self.stop.get();
+        // SAFETY: a non-null `stop` points into the `Handoff` the stand-in's closure
+        // holds for as long as it runs the loop (`run_as_stand_in` resets it before
+        // returning).
+        !p.is_null() && unsafe { &*p }.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Gives back the local queue, with the `runnext` task pushed onto it (a
@@ -189,9 +234,15 @@ impl WorkerCtx {
             .is_some_and(|w| w.load(std::sync::atomic::Ordering::Acquire))
     }
 
-    /// The worker loop: until shutdown, or, for a current-thread runtime's
-    /// `block_on`, until `poll_main` (called whenever the future was woken)
-    /// returns `true`.
+    /// Something other than a task needs this worker's loop: a current-thread
+    /// `block_on` future was woken, or a stand-in is asked to stop.
+    fn interrupted(&self) -> bool {
+        self.main_is_woken() || self.stop_requested()
+    }
+
+    /// The worker loop: until shutdown; for a current-thread runtime's `block_on`,
+    /// until `poll_main` (called whenever the future was woken) returns `true`;
+    /// for a stand-in, until its stop flag is set.
     pub(super) fn run_loop(&self, mut poll_main: Option<&mut dyn FnMut() -> bool>) {
         let shared = &*self.shared;
         loop {
@@ -204,7 +255,7 @@ impl WorkerCtx {
                     return;
                 }
             }
-            if shared.is_shutdown() {
+            if shared.is_shutdown() || self.stop_requested() {
                 return;
             }
             let tick = self.tick.get().wrapping_add(1);
@@ -434,8 +485,9 @@ impl WorkerCtx {
                 break;
             }
             // A timer, a driver event or a spurious wake: look for work ourselves
-            // (a current-thread `block_on` future woken is work too).
-            if !self.local.is_empty() || !shared.injector.is_empty() || self.main_is_woken() {
+            // (a current-thread `block_on` future woken, or a stand-in's stop, is
+            // work too).
+            if !self.local.is_empty() || !shared.injector.is_empty() || self.interrupted() {
                 if !shared.idle.unpark_worker_by_id(self.index) {
                     // Someone woke us between the check and now.
                     self.is_searching.set(true);

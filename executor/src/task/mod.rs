@@ -1,5 +1,5 @@
-//! Tasks beyond `go`: [`JoinSet`] (tasks awaited as they finish) and task ids
-//! ([`Id`], [`id`], [`try_id`]), tokio's `tokio::task`.
+//! Tasks beyond `go`: [`JoinSet`] (tasks awaited as they finish), task ids
+//! ([`Id`], [`id`], [`try_id`]) and [`block_in_place`], tokio's `tokio::task`.
 //!
 //! Inside: the goroutine's body, its state and its handles. Three kinds of owning
 //! references point at a task cell (`raw.rs`):
@@ -20,6 +20,7 @@ mod waker;
 use std::any::Any;
 use std::ptr::NonNull;
 
+pub use crate::scheduler::block_in_place;
 pub use id::{id, try_id, Id};
 pub use join_set::JoinSet;
 pub(crate) use raw::{new_task, Header};
