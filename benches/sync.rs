@@ -65,7 +65,7 @@ async fn gorun_semaphore(tasks: usize, permits: usize) {
             let (s, n) = (s.clone(), n.clone());
             gorun::go(async move {
                 for _ in 0..OPS / tasks {
-                    let _p = s.acquire().await;
+                    let _p = s.acquire().await.unwrap();
                     n.fetch_add(1, Relaxed);
                 }
             })

@@ -86,7 +86,7 @@ async fn with_semaphore(items: u64, limit: usize, work: Duration) -> (u64, usize
     let sem = Arc::new(Semaphore::new(limit));
     let wg = WaitGroup::new();
     for item in 0..items {
-        let permit = sem.clone().acquire_owned().await;
+        let permit = sem.clone().acquire_owned().await.expect("never closed");
         let gauge = gauge.clone();
         wg.go(async move {
             let _permit = permit;

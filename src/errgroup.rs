@@ -152,7 +152,11 @@ impl<E: Send + 'static> Group<E> {
     {
         let limit = self.lock().limit.clone();
         let permit = match limit {
-            Some(sem) => Some(sem.acquire_owned().await),
+            Some(sem) => Some(
+                sem.acquire_owned()
+                    .await
+                    .expect("an errgroup never closes its limit semaphore"),
+            ),
             None => None,
         };
         self.spawn(fut, permit, self.shared.wg.add(1));

@@ -149,7 +149,7 @@ fn dump_says_what_each_waiting_task_waits_on() {
     });
     let sem = Arc::new(gorun::sync::Semaphore::new(0));
     spawn!(WaitReason::Semaphore, async move {
-        drop(sem.acquire().await);
+        drop(sem.acquire().await.unwrap());
     });
     let wg = gorun::sync::WaitGroup::new();
     let guard = wg.add(1);

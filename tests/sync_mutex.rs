@@ -1,4 +1,5 @@
-//! `gorun::sync::Mutex` and `RwLock`: exclusion, fairness, cancel safety, no poisoning.
+//! `gorun::sync::Mutex` and `RwLock`: exclusion, fairness, cancel safety, no poisoning,
+//! and `MutexGuard::map`/`try_map` (borrowed, owned, mapped again).
 
 use std::future::Future;
 use std::pin::pin;
@@ -221,4 +222,83 @@ async fn rwlock_no_writer_starvation_under_reader_stream() {
         r.await.unwrap();
     }
     assert_eq!(*l.read().await, 20);
+}
+
+#[test]
+fn map_narrows_the_guard_and_keeps_the_lock() {
+    use gorun::sync::{MappedMutexGuard, MutexGuard};
+    let m = Mutex::new((1u32, vec![1u8, 2]));
+    let g = m.try_lock().unwrap();
+    assert!(std::ptr::eq(MutexGuard::mutex(&g), &m));
+    let mut v = MutexGuard::map(g, |pair| &mut pair.1);
+    v.push(3);
+    assert!(m.try_lock().is_err(), "the mapped guard must hold the lock");
+    let mut waiter = pin!(m.lock());
+    assert!(poll_once(waiter.as_mut()).is_pending());
+    // Map again, down to one element.
+    let mut last = MappedMutexGuard::map(v, |v| v.last_mut().unwrap());
+    *last = 30;
+    assert!(poll_once(waiter.as_mut()).is_pending());
+    drop(last);
+    let Poll::Ready(g) = poll_once(waiter.as_mut()) else {
+        panic!("dropping the mapped guard did not unlock")
+    };
+    assert_eq!(*g, (1, vec![1, 2, 30]));
+}
+
+#[test]
+fn try_map_gives_the_guard_back_on_failure() {
+    use gorun::sync::{MappedMutexGuard, MutexGuard};
+    let m = Mutex::new(vec![5u32]);
+    let g = m.try_lock().unwrap();
+    let mut g = MutexGuard::try_map(g, |v| v.get_mut(3)).expect_err("index 3 is out of range");
+    assert!(
+        m.try_lock().is_err(),
+        "the returned guard still holds the lock"
+    );
+    g.push(6);
+    let one = MutexGuard::try_map(g, |v| v.get_mut(1)).unwrap();
+    assert_eq!(*one, 6);
+    let one = MappedMutexGuard::try_map(one, |_| None::<&mut u8>).expect_err("declined");
+    assert!(m.try_lock().is_err());
+    let mut one = MappedMutexGuard::try_map(one, |x| Some(&mut *x)).unwrap();
+    *one += 1;
+    drop(one);
+    assert_eq!(*m.try_lock().unwrap(), [5, 7]);
+}
+
+#[test]
+fn a_panic_inside_map_releases_the_lock() {
+    use gorun::sync::MutexGuard;
+    let m = Mutex::new(0);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let g = m.try_lock().unwrap();
+        let _never = MutexGuard::map(g, |_| -> &mut u8 { panic!("in map") });
+    }));
+    assert!(r.is_err());
+    assert!(m.try_lock().is_ok(), "the lock leaked with the panic");
+}
+
+#[gorun::test]
+async fn owned_map_moves_into_a_task() {
+    use gorun::sync::{OwnedMappedMutexGuard, OwnedMutexGuard};
+    let m = Arc::new(Mutex::new((String::from("a"), 0u64)));
+    let g = m.clone().lock_owned().await;
+    let mut s = OwnedMutexGuard::map(g, |pair| &mut pair.0);
+    assert!(Arc::ptr_eq(OwnedMappedMutexGuard::mutex(&s), &m));
+    let h = gorun::go(async move {
+        s.push('b');
+        gorun::yield_now().await;
+        let mut n = OwnedMappedMutexGuard::try_map(s, |s| s.as_mut_str().get_mut(0..1)).unwrap();
+        n.make_ascii_uppercase();
+    });
+    h.await.unwrap();
+    let g = m.clone().lock_owned().await;
+    let g = OwnedMutexGuard::try_map(g, |_| None::<&mut u8>).expect_err("declined");
+    assert_eq!(g.0, "Ab");
+    drop(g);
+    let n = OwnedMutexGuard::map(m.clone().try_lock_owned().unwrap(), |p| &mut p.1);
+    assert!(m.try_lock().is_err());
+    drop(n);
+    assert!(m.try_lock().is_ok());
 }

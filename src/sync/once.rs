@@ -4,6 +4,7 @@
 //! initialization are one atomic load. Initializers are serialized by a one-permit
 //! [`Semaphore`]: exactly one initializer future runs at a time; if it is dropped
 //! (cancelled) or panics, the permit passes to the next waiter, which runs its own.
+//! The semaphore is never closed, so acquiring it cannot fail.
 
 use std::fmt;
 use std::future::Future;
@@ -101,8 +102,9 @@ impl<T> OnceCell<T> {
         if let Some(v) = self.value.get() {
             return Ok(v);
         }
-        let _permit =
-            super::with_wait_reason(gorun_coop::WaitReason::Once, self.init.acquire()).await;
+        let _permit = super::with_wait_reason(gorun_coop::WaitReason::Once, self.init.acquire())
+            .await
+            .expect("a OnceCell never closes its semaphore");
         if let Some(v) = self.value.get() {
             return Ok(v);
         }

@@ -1,8 +1,8 @@
 //! A fair, async counting semaphore: the core that `Mutex` and `RwLock` are built on.
 //!
 //! Invariants (tokio's batch semaphore, with an atomic fast path for release too):
-//! 1. `state = permits << 1 | WAITERS`. `WAITERS` is set iff the wait queue is
-//!    non-empty, and it only changes under the queue lock.
+//! 1. `state = permits << SHIFT | CLOSED | WAITERS`. `WAITERS` is set iff the wait
+//!    queue is non-empty, and it only changes under the queue lock.
 //! 2. While `WAITERS` is clear, acquire and release are one CAS on `state` and never
 //!    lock. While it is set, both go through the lock (no barging past a waiter: FIFO),
 //!    so under the lock the permit count is stable except for those lock holders.
@@ -13,6 +13,16 @@
 //!    gives its permits back through `grant_locked` (they pass to the next waiter);
 //!    if dropped while queued, it unlinks and re-runs `grant_locked` (a big request
 //!    at the front may have been blocking smaller ones).
+//! 5. `CLOSED` is set once, by [`Semaphore::close`] under the queue lock, and never
+//!    cleared. `close` empties the queue in the same critical section (each waiter is
+//!    granted 0 and woken), and nobody queues once it is set (queuing happens under
+//!    the lock, after checking it), so a closed semaphore has `WAITERS` clear forever.
+//!    Every acquire checks `CLOSED` before taking permits (the fast path in the same
+//!    CAS, the slow path under the lock), so once `close` has returned no acquire
+//!    completes with `Ok` — not even one whose permits were granted before the close
+//!    but not yet seen: it gives them back and fails (tokio's rule). The permit count
+//!    goes on counting: permits held at the close are released as usual, and
+//!    `add_permits` still adds (both on the lock-free path, `WAITERS` being clear).
 
 use std::fmt;
 use std::future::Future;
@@ -24,7 +34,17 @@ use std::task::{Context, Poll, Waker};
 
 use super::waiters::{SlotState, WaitQueue};
 
+mod error;
+
+pub use error::{AcquireError, TryAcquireError};
+
+/// Set iff the wait queue is non-empty (invariant 1). Never set together with
+/// `CLOSED` once `close` has returned.
 const WAITERS: usize = 1;
+/// Set once by [`Semaphore::close`], under the queue lock; never cleared (invariant 5).
+const CLOSED: usize = 2;
+/// The permit count sits above the two flag bits.
+const SHIFT: u32 = 2;
 
 /// An async counting semaphore (Go's `golang.org/x/sync/semaphore.Weighted`, tokio's
 /// `Semaphore`).
@@ -34,6 +54,9 @@ const WAITERS: usize = 1;
 /// cancel-safe: dropping a pending [`acquire`](Semaphore::acquire) future loses no
 /// permits, and if permits had already been handed to it they pass to the next waiter.
 ///
+/// A semaphore can be [closed](Semaphore::close): waiters and later acquires fail
+/// with [`AcquireError`], while permits already held stay valid (as in tokio).
+///
 /// ```
 /// # gorun::Runtime::builder().procs(2).build().unwrap().run(async {
 /// use std::sync::Arc;
@@ -42,7 +65,7 @@ const WAITERS: usize = 1;
 /// let sem = Arc::new(Semaphore::new(2));
 /// let mut handles = vec![];
 /// for _ in 0..8 {
-///     let permit = sem.clone().acquire_owned().await; // at most 2 jobs at once
+///     let permit = sem.clone().acquire_owned().await.unwrap(); // at most 2 jobs at once
 ///     handles.push(gorun::go(async move {
 ///         // ... work ...
 ///         drop(permit);
@@ -59,18 +82,6 @@ pub struct Semaphore {
     waiters: Mutex<WaitQueue>,
 }
 
-/// [`Semaphore::try_acquire`] found too few permits (or a waiter ahead of it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TryAcquireError(());
-
-impl fmt::Display for TryAcquireError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("no permits available")
-    }
-}
-
-impl std::error::Error for TryAcquireError {}
-
 impl Semaphore {
     /// The most permits a semaphore can hold.
     pub const MAX_PERMITS: usize = usize::MAX >> 3;
@@ -83,18 +94,20 @@ impl Semaphore {
         pub fn new(permits: usize) -> Semaphore {
             assert!(permits <= Self::MAX_PERMITS, "too many permits");
             Semaphore {
-                state: AtomicUsize::new(permits << 1),
+                state: AtomicUsize::new(permits << SHIFT),
                 waiters: Mutex::new(WaitQueue::new()),
             }
         }
     }
 
-    /// Permits available now (some may be reserved for the first waiter).
+    /// Permits available now (some may be reserved for the first waiter). Still
+    /// counts after [`close`](Self::close): released and added permits show here.
     pub fn available_permits(&self) -> usize {
-        self.state.load(Acquire) >> 1
+        self.state.load(Acquire) >> SHIFT
     }
 
-    /// Adds `n` permits, waking waiters they satisfy.
+    /// Adds `n` permits, waking waiters they satisfy. After [`close`](Self::close)
+    /// the permits are still added (nobody can take them).
     ///
     /// # Panics
     /// If the total would exceed [`MAX_PERMITS`](Self::MAX_PERMITS).
@@ -102,52 +115,109 @@ impl Semaphore {
         self.release(n);
     }
 
+    /// Closes the semaphore: every pending acquire fails with [`AcquireError`] (its
+    /// task is woken), and so does every later acquire; `try_acquire*` return
+    /// [`TryAcquireError::Closed`]. Permits already held stay valid and are given
+    /// back as usual when dropped. Closing twice does nothing more.
+    ///
+    /// Once `close` returns, no acquire completes with `Ok`, not even one whose
+    /// permits had been handed to it before: they go back to the semaphore.
+    ///
+    /// ```
+    /// # gorun::Runtime::builder().procs(2).build().unwrap().run(async {
+    /// use std::sync::Arc;
+    /// use gorun::sync::{Semaphore, TryAcquireError};
+    ///
+    /// let sem = Arc::new(Semaphore::new(1));
+    /// let held = sem.try_acquire().unwrap();
+    /// let waiter = gorun::go({
+    ///     let sem = sem.clone();
+    ///     async move { sem.acquire().await.map(drop) }
+    /// });
+    /// gorun::time::sleep(std::time::Duration::from_millis(10)).await; // let it queue
+    /// sem.close();
+    /// assert!(waiter.await.unwrap().is_err()); // the waiter is woken with an error
+    /// assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::Closed);
+    /// drop(held); // still valid; its permit goes back
+    /// assert_eq!(sem.available_permits(), 1);
+    /// # });
+    /// ```
+    pub fn close(&self) {
+        let mut q = self.lock();
+        if self.state.fetch_or(CLOSED, AcqRel) & CLOSED != 0 {
+            return;
+        }
+        let mut wakers = WakeList::new();
+        while q.front_need().is_some() {
+            if let Some(w) = q.grant_front(0) {
+                wakers.push(w);
+            }
+        }
+        self.state.fetch_and(!WAITERS, Release);
+        drop(q);
+        wakers.wake();
+    }
+
+    /// Whether [`close`](Self::close) has been called.
+    pub fn is_closed(&self) -> bool {
+        self.state.load(Acquire) & CLOSED != 0
+    }
+
     /// Takes one permit if available now and nobody is waiting.
+    ///
+    /// # Errors
+    /// [`TryAcquireError::Closed`] if the semaphore is closed (checked first),
+    /// otherwise [`TryAcquireError::NoPermits`] if it cannot take one now.
     pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         self.try_acquire_many(1)
     }
 
     /// Takes `n` permits if available now and nobody is waiting.
+    ///
+    /// # Errors
+    /// As [`try_acquire`](Self::try_acquire).
     pub fn try_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, TryAcquireError> {
-        if self.try_take(n as usize) {
-            Ok(SemaphorePermit {
-                sem: self,
-                permits: n,
-            })
-        } else {
-            Err(TryAcquireError(()))
-        }
+        self.try_take(n as usize)?;
+        Ok(SemaphorePermit {
+            sem: self,
+            permits: n,
+        })
     }
 
     /// [`try_acquire`](Self::try_acquire) with a permit that owns the `Arc`.
+    ///
+    /// # Errors
+    /// As [`try_acquire`](Self::try_acquire).
     pub fn try_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, TryAcquireError> {
         self.try_acquire_many_owned(1)
     }
 
     /// [`try_acquire_many`](Self::try_acquire_many) with a permit that owns the `Arc`.
+    ///
+    /// # Errors
+    /// As [`try_acquire`](Self::try_acquire).
     pub fn try_acquire_many_owned(
         self: Arc<Self>,
         n: u32,
     ) -> Result<OwnedSemaphorePermit, TryAcquireError> {
-        if self.try_take(n as usize) {
-            Ok(OwnedSemaphorePermit {
-                sem: self,
-                permits: n,
-            })
-        } else {
-            Err(TryAcquireError(()))
-        }
+        self.try_take(n as usize)?;
+        Ok(OwnedSemaphorePermit {
+            sem: self,
+            permits: n,
+        })
     }
 
-    /// Waits for one permit. Cancel-safe; FIFO.
+    /// Waits for one permit. Cancel-safe; FIFO. Resolves to [`AcquireError`] if the
+    /// semaphore is or gets [closed](Self::close).
     pub fn acquire(&self) -> Acquire<'_> {
         self.acquire_many(1)
     }
 
-    /// Waits for `n` permits, all at once. Cancel-safe; FIFO.
+    /// Waits for `n` permits, all at once. Cancel-safe; FIFO. Resolves to
+    /// [`AcquireError`] if the semaphore is or gets [closed](Self::close).
     ///
     /// Waiting for more permits than the semaphore will ever hold waits forever (as
-    /// in Go's `Weighted.Acquire`).
+    /// in Go's `Weighted.Acquire`), or until the semaphore is closed.
     pub fn acquire_many(&self, n: u32) -> Acquire<'_> {
         Acquire {
             sem: self,
@@ -169,43 +239,48 @@ impl Semaphore {
         }
     }
 
-    /// The lock-free fast path; refuses while anyone waits (FIFO).
+    /// The lock-free fast path; refuses while closed, and while anyone waits (FIFO).
     #[inline]
-    fn try_take(&self, n: usize) -> bool {
+    fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
         let mut s = self.state.load(Relaxed);
         loop {
-            if s & WAITERS != 0 || (s >> 1) < n {
-                return false;
+            if s & CLOSED != 0 {
+                return Err(TryAcquireError::Closed);
+            }
+            if s & WAITERS != 0 || (s >> SHIFT) < n {
+                return Err(TryAcquireError::NoPermits);
             }
             match self
                 .state
-                .compare_exchange_weak(s, s - (n << 1), Acquire, Relaxed)
+                .compare_exchange_weak(s, s - (n << SHIFT), Acquire, Relaxed)
             {
-                Ok(_) => return true,
+                Ok(_) => return Ok(()),
                 Err(actual) => s = actual,
             }
         }
     }
 
-    /// Gives `n` permits back.
+    /// Gives `n` permits back (also after a close: see invariant 5).
     #[inline]
     pub(crate) fn release(&self, n: usize) {
         if n == 0 {
             return;
         }
+        assert!(n <= Self::MAX_PERMITS, "too many permits");
         let mut s = self.state.load(Relaxed);
         while s & WAITERS == 0 {
-            assert!((s >> 1) + n <= Self::MAX_PERMITS, "too many permits");
+            assert!((s >> SHIFT) + n <= Self::MAX_PERMITS, "too many permits");
             match self
                 .state
-                .compare_exchange_weak(s, s + (n << 1), Release, Relaxed)
+                .compare_exchange_weak(s, s + (n << SHIFT), Release, Relaxed)
             {
                 Ok(_) => return,
                 Err(actual) => s = actual,
             }
         }
         let mut q = self.lock();
-        self.state.fetch_add(n << 1, Release);
+        let prev = self.state.fetch_add(n << SHIFT, Release);
+        assert!((prev >> SHIFT) + n <= Self::MAX_PERMITS, "too many permits");
         let wakers = self.grant_locked(&mut q);
         drop(q);
         wakers.wake();
@@ -225,28 +300,41 @@ impl Semaphore {
                 self.state.fetch_and(!WAITERS, Release);
                 return wakers;
             };
-            if (self.state.load(Acquire) >> 1) < need {
+            if (self.state.load(Acquire) >> SHIFT) < need {
                 return wakers;
             }
-            self.state.fetch_sub(need << 1, AcqRel);
+            self.state.fetch_sub(need << SHIFT, AcqRel);
             if let Some(w) = q.grant_front(need) {
                 wakers.push(w);
             }
         }
     }
 
-    fn poll_wait(&self, w: &mut Waiting, cx: &mut Context<'_>) -> Poll<()> {
-        if w.need == 0 {
-            return Poll::Ready(());
+    /// Frees a waiter's slot under the lock; if it had been granted permits, they go
+    /// back (to the next waiters, or to the count). Returns the wakers to wake.
+    fn unqueue_locked(&self, q: &mut WaitQueue, key: usize) -> WakeList {
+        if let SlotState::Granted(n) = q.remove(key) {
+            self.state.fetch_add(n << SHIFT, Release);
         }
+        self.grant_locked(q)
+    }
+
+    fn poll_wait(&self, w: &mut Waiting, cx: &mut Context<'_>) -> Poll<Result<(), AcquireError>> {
         if let Some(key) = w.key {
             let mut q = self.lock();
             return match q.state(key) {
                 SlotState::Granted(_) => {
-                    q.remove(key);
                     w.key = None;
+                    if self.state.load(Acquire) & CLOSED != 0 {
+                        // Invariant 5: closed (maybe after the grant); give it back.
+                        let wakers = self.unqueue_locked(&mut q, key);
+                        drop(q);
+                        wakers.wake();
+                        return Poll::Ready(Err(AcquireError::new()));
+                    }
+                    q.remove(key);
                     w.need = 0;
-                    Poll::Ready(())
+                    Poll::Ready(Ok(()))
                 }
                 _ => {
                     q.set_waker(key, cx.waker());
@@ -255,27 +343,47 @@ impl Semaphore {
                 }
             };
         }
+        if w.need == 0 {
+            // Nothing to take; a closed semaphore still refuses (as tokio's).
+            return Poll::Ready(if self.is_closed() {
+                Err(AcquireError::new())
+            } else {
+                Ok(())
+            });
+        }
         let coop = std::task::ready!(gorun_coop::poll_proceed(cx));
-        if self.try_take(w.need) {
-            coop.made_progress();
-            w.need = 0;
-            return Poll::Ready(());
+        match self.try_take(w.need) {
+            Ok(()) => {
+                coop.made_progress();
+                w.need = 0;
+                return Poll::Ready(Ok(()));
+            }
+            Err(TryAcquireError::Closed) => {
+                coop.made_progress();
+                return Poll::Ready(Err(AcquireError::new()));
+            }
+            Err(TryAcquireError::NoPermits) => {}
         }
         let mut q = self.lock();
+        // Under the lock `CLOSED` cannot change, and `WAITERS` only by us.
         let mut s = self.state.load(Acquire);
         loop {
+            if s & CLOSED != 0 {
+                coop.made_progress();
+                return Poll::Ready(Err(AcquireError::new()));
+            }
             if s & WAITERS != 0 {
                 break;
             }
-            if (s >> 1) >= w.need {
+            if (s >> SHIFT) >= w.need {
                 match self
                     .state
-                    .compare_exchange(s, s - (w.need << 1), Acquire, Acquire)
+                    .compare_exchange(s, s - (w.need << SHIFT), Acquire, Acquire)
                 {
                     Ok(_) => {
                         coop.made_progress();
                         w.need = 0;
-                        return Poll::Ready(());
+                        return Poll::Ready(Ok(()));
                     }
                     Err(actual) => s = actual,
                 }
@@ -294,10 +402,7 @@ impl Semaphore {
     /// A waiting future is dropped: give back whatever it was handed.
     fn cancel_wait(&self, key: usize) {
         let mut q = self.lock();
-        if let SlotState::Granted(n) = q.remove(key) {
-            self.state.fetch_add(n << 1, Release);
-        }
-        let wakers = self.grant_locked(&mut q);
+        let wakers = self.unqueue_locked(&mut q, key);
         drop(q);
         wakers.wake();
     }
@@ -307,8 +412,9 @@ impl fmt::Debug for Semaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.state.load(Relaxed);
         f.debug_struct("Semaphore")
-            .field("permits", &(s >> 1))
+            .field("permits", &(s >> SHIFT))
             .field("waiters", &(s & WAITERS != 0))
+            .field("closed", &(s & CLOSED != 0))
             .finish()
     }
 }
@@ -370,16 +476,16 @@ pub struct Acquire<'a> {
 }
 
 impl<'a> Future for Acquire<'a> {
-    type Output = SemaphorePermit<'a>;
+    type Output = Result<SemaphorePermit<'a>, AcquireError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let n = this.wait.need;
-        std::task::ready!(this.sem.poll_wait(&mut this.wait, cx));
-        Poll::Ready(SemaphorePermit {
+        std::task::ready!(this.sem.poll_wait(&mut this.wait, cx))?;
+        Poll::Ready(Ok(SemaphorePermit {
             sem: this.sem,
             permits: n as u32,
-        })
+        }))
     }
 }
 
@@ -400,16 +506,16 @@ pub struct AcquireOwned {
 }
 
 impl Future for AcquireOwned {
-    type Output = OwnedSemaphorePermit;
+    type Output = Result<OwnedSemaphorePermit, AcquireError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<OwnedSemaphorePermit> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let n = this.wait.need;
-        std::task::ready!(this.sem.poll_wait(&mut this.wait, cx));
-        Poll::Ready(OwnedSemaphorePermit {
+        std::task::ready!(this.sem.poll_wait(&mut this.wait, cx))?;
+        Poll::Ready(Ok(OwnedSemaphorePermit {
             sem: this.sem.clone(),
             permits: n as u32,
-        })
+        }))
     }
 }
 
@@ -421,7 +527,8 @@ impl Drop for AcquireOwned {
     }
 }
 
-/// Permits borrowed from a [`Semaphore`]; dropping it gives them back.
+/// Permits borrowed from a [`Semaphore`]; dropping it gives them back (also after
+/// the semaphore is [closed](Semaphore::close)).
 #[must_use = "dropping the permit releases it at once"]
 #[derive(Debug)]
 pub struct SemaphorePermit<'a> {
@@ -447,7 +554,8 @@ impl Drop for SemaphorePermit<'_> {
     }
 }
 
-/// Permits from an `Arc<Semaphore>`, movable into a task; dropping it gives them back.
+/// Permits from an `Arc<Semaphore>`, movable into a task; dropping it gives them back
+/// (also after the semaphore is [closed](Semaphore::close)).
 #[must_use = "dropping the permit releases it at once"]
 #[derive(Debug)]
 pub struct OwnedSemaphorePermit {

@@ -1,6 +1,7 @@
 //! Loom models of the semaphore: the lock-free fast path (one CAS while nobody waits)
-//! racing the locked slow path (`WAITERS` set, FIFO queue, grants), and the
-//! cancellation of a pending acquire whose permits may already have been granted.
+//! racing the locked slow path (`WAITERS` set, FIFO queue, grants), the
+//! cancellation of a pending acquire whose permits may already have been granted,
+//! and `close` racing a waiting acquire, a release and a cancellation.
 //! Run with `RUSTFLAGS="--cfg loom" cargo test --release -p gorun --lib loom`.
 
 use std::future::Future;
@@ -10,10 +11,10 @@ use std::task::{Context, Poll, Waker};
 // std's `Arc`: the owned acquire methods take `Arc<Semaphore>`.
 use std::sync::Arc;
 
-use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::thread;
 
-use super::semaphore::Semaphore;
+use super::semaphore::{Semaphore, TryAcquireError};
 
 /// Acquire (parking if need be), hold, release; at most one holder at a time.
 #[test]
@@ -91,5 +92,81 @@ fn loom_cancel_does_not_strand_the_next_waiter() {
         canceller.join().unwrap();
         waiter.join().unwrap();
         assert_eq!(sem.available_permits(), 1);
+    });
+}
+
+/// `close` races a parked acquire and the release that would satisfy it. The
+/// acquire is always woken (else loom reports a deadlock); it ends `Ok` only if it
+/// started before the close returned; the permit is neither lost nor duplicated,
+/// whether the grant came before the close (and was given back) or not; and the
+/// closed semaphore refuses everyone after.
+#[test]
+fn loom_close_races_waiting_acquire_and_release() {
+    let mut model = loom::model::Builder::new();
+    model.preemption_bound = Some(2);
+    model.check(|| {
+        let sem = Arc::new(Semaphore::new(1));
+        let closed = Arc::new(AtomicBool::new(false));
+        let held = sem.clone().try_acquire_owned().unwrap();
+        let waiter = {
+            let (sem, closed) = (sem.clone(), closed.clone());
+            thread::spawn(move || {
+                let after_close = closed.load(SeqCst);
+                match loom::future::block_on(sem.acquire()) {
+                    Ok(p) => {
+                        assert!(!after_close, "acquired after close returned");
+                        assert_eq!(p.num_permits(), 1);
+                    }
+                    Err(_) => assert!(sem.is_closed()),
+                }
+            })
+        };
+        let releaser = thread::spawn(move || drop(held));
+        sem.close();
+        closed.store(true, SeqCst);
+        waiter.join().unwrap();
+        releaser.join().unwrap();
+        assert_eq!(
+            sem.available_permits(),
+            1,
+            "the permit was lost or duplicated"
+        );
+        assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::Closed);
+    });
+}
+
+/// `close` races the release that grants a queued acquire, and that acquire is
+/// then dropped unseen: its grant (if any) comes back, so the count is whole.
+#[test]
+fn loom_close_races_a_grant_to_a_cancelled_acquire() {
+    let mut model = loom::model::Builder::new();
+    model.preemption_bound = Some(2);
+    model.check(|| {
+        let sem = Arc::new(Semaphore::new(1));
+        let held = sem.clone().try_acquire_owned().unwrap();
+        let mut acq = Box::pin(sem.acquire());
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(
+            acq.as_mut().poll(&mut cx).is_pending(),
+            "the permit is held"
+        );
+        let releaser = thread::spawn(move || drop(held));
+        let closer = {
+            let sem = sem.clone();
+            thread::spawn(move || sem.close())
+        };
+        // Poll once more (it may see the grant, or the close), then cancel.
+        if let Poll::Ready(r) = acq.as_mut().poll(&mut cx) {
+            drop(r);
+        }
+        drop(acq);
+        releaser.join().unwrap();
+        closer.join().unwrap();
+        assert_eq!(
+            sem.available_permits(),
+            1,
+            "the permit was lost or duplicated"
+        );
+        assert!(sem.is_closed());
     });
 }
