@@ -8,6 +8,10 @@
 //! | `semaphore.Weighted` (x/sync), a buffered `chan struct{}` | [`Semaphore`] |
 //! | `sync.Once`, `sync.OnceValue` | [`Once`], [`OnceCell`] (async initializer) |
 //! | `sync.Cond` `Signal`/`Broadcast` | [`Notify::notify_one`], [`Notify::notify_waiters`] |
+//! | a `chan T` of capacity 1, sent on once (tokio `sync::oneshot`) | [`oneshot::channel`] |
+//! | a channel per subscriber, fed by one loop (tokio `sync::broadcast`) | [`broadcast::channel`] (every receiver gets every value; laggards get `Lagged(n)`) |
+//! | a variable behind `RWMutex` + a `chan struct{}` closed on change (tokio `sync::watch`) | [`watch::channel`] (latest value, `changed().await`) |
+//! | a `WaitGroup` per round (tokio `sync::Barrier`) | [`Barrier`] (reusable; one leader per round) |
 //!
 //! Common rules:
 //! - **Fair.** Waiters are served first come, first served; while anyone waits, a
@@ -34,16 +38,21 @@ macro_rules! const_fn_unless_loom {
     };
 }
 
+mod barrier;
+pub mod broadcast;
 mod loom;
 mod mutex;
 mod notify;
 mod once;
+pub mod oneshot;
 mod rwlock;
 mod semaphore;
 #[cfg(all(test, loom))]
 mod semaphore_loom;
 pub(crate) mod waiters;
 mod waitgroup;
+mod waker_set;
+pub mod watch;
 
 /// Polls `fut`, telling task dumps the task waits on `reason` while it is pending
 /// (set after `fut`'s own reason: the outer one wins).
@@ -62,6 +71,7 @@ pub(crate) async fn with_wait_reason<F: std::future::Future>(
     .await
 }
 
+pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
 pub use mutex::{
     MappedMutexGuard, Mutex, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard, TryLockError,
 };
