@@ -175,5 +175,287 @@ fn bench_sync(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_sync);
+/// Oneshots per iteration, values per broadcast/watch iteration.
+const MSGS: usize = 10_000;
+/// Receivers of the broadcast and watch workloads.
+const RECEIVERS: usize = 8;
+/// Barrier rounds per iteration (with `TASKS` tasks).
+const ROUNDS: usize = 1_000;
+
+/// Each oneshot is sent from its own task and awaited by the main task.
+async fn gorun_oneshot() {
+    let rxs: Vec<_> = (0..MSGS)
+        .map(|i| {
+            let (tx, rx) = gorun::sync::oneshot::channel();
+            gorun::go(async move {
+                let _ = tx.send(i);
+            });
+            rx
+        })
+        .collect();
+    let mut sum = 0;
+    for rx in rxs {
+        sum += rx.await.unwrap();
+    }
+    assert_eq!(sum, MSGS * (MSGS - 1) / 2);
+}
+
+async fn tokio_oneshot() {
+    let rxs: Vec<_> = (0..MSGS)
+        .map(|i| {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            tokio::spawn(async move {
+                let _ = tx.send(i);
+            });
+            rx
+        })
+        .collect();
+    let mut sum = 0;
+    for rx in rxs {
+        sum += rx.await.unwrap();
+    }
+    assert_eq!(sum, MSGS * (MSGS - 1) / 2);
+}
+
+/// A relay: task i awaits oneshot i and sends on oneshot i + 1, so every hop parks a
+/// receiver and wakes it from another task.
+async fn gorun_oneshot_chain() {
+    let (first_tx, mut rx) = gorun::sync::oneshot::channel::<usize>();
+    for _ in 0..MSGS {
+        let (tx, next_rx) = gorun::sync::oneshot::channel();
+        gorun::go(async move {
+            let v = rx.await.unwrap();
+            let _ = tx.send(v + 1);
+        });
+        rx = next_rx;
+    }
+    first_tx.send(0).unwrap();
+    assert_eq!(rx.await.unwrap(), MSGS);
+}
+
+async fn tokio_oneshot_chain() {
+    let (first_tx, mut rx) = tokio::sync::oneshot::channel::<usize>();
+    for _ in 0..MSGS {
+        let (tx, next_rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let v = rx.await.unwrap();
+            let _ = tx.send(v + 1);
+        });
+        rx = next_rx;
+    }
+    first_tx.send(0).unwrap();
+    assert_eq!(rx.await.unwrap(), MSGS);
+}
+
+/// One sender, `RECEIVERS` receiver tasks; the ring holds every value, so each
+/// receiver receives all `MSGS`.
+async fn gorun_broadcast() {
+    use gorun::sync::broadcast;
+    let (tx, rx) = broadcast::channel::<usize>(MSGS);
+    let hs: Vec<_> = (0..RECEIVERS)
+        .map(|_| {
+            let mut rx = rx.resubscribe();
+            gorun::go(async move {
+                let mut n = 0;
+                while let Ok(v) = rx.recv().await {
+                    n += v;
+                }
+                n
+            })
+        })
+        .collect();
+    drop(rx);
+    for i in 0..MSGS {
+        tx.send(i).unwrap();
+    }
+    drop(tx);
+    for h in hs {
+        assert_eq!(h.await.unwrap(), MSGS * (MSGS - 1) / 2);
+    }
+}
+
+async fn tokio_broadcast() {
+    use tokio::sync::broadcast;
+    let (tx, rx) = broadcast::channel::<usize>(MSGS);
+    let hs: Vec<_> = (0..RECEIVERS)
+        .map(|_| {
+            let mut rx = rx.resubscribe();
+            tokio::spawn(async move {
+                let mut n = 0;
+                while let Ok(v) = rx.recv().await {
+                    n += v;
+                }
+                n
+            })
+        })
+        .collect();
+    drop(rx);
+    for i in 0..MSGS {
+        tx.send(i).unwrap();
+    }
+    drop(tx);
+    for h in hs {
+        assert_eq!(h.await.unwrap(), MSGS * (MSGS - 1) / 2);
+    }
+}
+
+/// One sender, `RECEIVERS` receiver tasks looping on `changed()`; each must end on
+/// the last value.
+async fn gorun_watch() {
+    use gorun::sync::watch;
+    let (tx, rx) = watch::channel(0usize);
+    let hs: Vec<_> = (0..RECEIVERS)
+        .map(|_| {
+            let mut rx = rx.clone();
+            gorun::go(async move {
+                let mut last = 0;
+                while rx.changed().await.is_ok() {
+                    last = *rx.borrow_and_update();
+                }
+                last
+            })
+        })
+        .collect();
+    drop(rx);
+    for i in 1..=MSGS {
+        tx.send(i).unwrap();
+    }
+    drop(tx);
+    for h in hs {
+        assert_eq!(h.await.unwrap(), MSGS);
+    }
+}
+
+async fn tokio_watch() {
+    use tokio::sync::watch;
+    let (tx, rx) = watch::channel(0usize);
+    let hs: Vec<_> = (0..RECEIVERS)
+        .map(|_| {
+            let mut rx = rx.clone();
+            tokio::spawn(async move {
+                let mut last = 0;
+                while rx.changed().await.is_ok() {
+                    last = *rx.borrow_and_update();
+                }
+                last
+            })
+        })
+        .collect();
+    drop(rx);
+    for i in 1..=MSGS {
+        tx.send(i).unwrap();
+    }
+    drop(tx);
+    for h in hs {
+        assert_eq!(h.await.unwrap(), MSGS);
+    }
+}
+
+/// `TASKS` tasks meet at a barrier `ROUNDS` times.
+async fn gorun_barrier() {
+    let b = Arc::new(gorun::sync::Barrier::new(TASKS));
+    let hs: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let b = b.clone();
+            gorun::go(async move {
+                let mut led = 0;
+                for _ in 0..ROUNDS {
+                    led += b.wait().await.is_leader() as usize;
+                }
+                led
+            })
+        })
+        .collect();
+    let mut leaders = 0;
+    for h in hs {
+        leaders += h.await.unwrap();
+    }
+    assert_eq!(leaders, ROUNDS);
+}
+
+async fn tokio_barrier() {
+    let b = Arc::new(tokio::sync::Barrier::new(TASKS));
+    let hs: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let b = b.clone();
+            tokio::spawn(async move {
+                let mut led = 0;
+                for _ in 0..ROUNDS {
+                    led += b.wait().await.is_leader() as usize;
+                }
+                led
+            })
+        })
+        .collect();
+    let mut leaders = 0;
+    for h in hs {
+        leaders += h.await.unwrap();
+    }
+    assert_eq!(leaders, ROUNDS);
+}
+
+/// tokio's own channel types under tokio's names (`gorun::sync::{oneshot, broadcast,
+/// watch, Barrier}`), one criterion group each so they can be run alone.
+fn bench_tokio_shaped(c: &mut Criterion) {
+    let grt = gorun::Runtime::builder()
+        .procs(workers())
+        .build()
+        .expect("gorun runtime");
+    let trt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers())
+        .build()
+        .expect("tokio runtime");
+
+    let mut g = c.benchmark_group("sync_oneshot");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(MSGS as u64));
+    g.bench_function(BenchmarkId::new("spawned_senders_10k", "gorun"), |b| {
+        b.iter(|| grt.run(gorun_oneshot()))
+    });
+    g.bench_function(BenchmarkId::new("spawned_senders_10k", "tokio"), |b| {
+        b.iter(|| trt.block_on(tokio_oneshot()))
+    });
+    g.bench_function(BenchmarkId::new("relay_chain_10k", "gorun"), |b| {
+        b.iter(|| grt.run(gorun_oneshot_chain()))
+    });
+    g.bench_function(BenchmarkId::new("relay_chain_10k", "tokio"), |b| {
+        b.iter(|| trt.block_on(tokio_oneshot_chain()))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("sync_broadcast");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements((MSGS * RECEIVERS) as u64));
+    g.bench_function(BenchmarkId::new("1x8_10k", "gorun"), |b| {
+        b.iter(|| grt.run(gorun_broadcast()))
+    });
+    g.bench_function(BenchmarkId::new("1x8_10k", "tokio"), |b| {
+        b.iter(|| trt.block_on(tokio_broadcast()))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("sync_watch");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(MSGS as u64));
+    g.bench_function(BenchmarkId::new("1x8_10k", "gorun"), |b| {
+        b.iter(|| grt.run(gorun_watch()))
+    });
+    g.bench_function(BenchmarkId::new("1x8_10k", "tokio"), |b| {
+        b.iter(|| trt.block_on(tokio_watch()))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("sync_barrier");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(ROUNDS as u64));
+    g.bench_function(BenchmarkId::new("8_tasks_1k_rounds", "gorun"), |b| {
+        b.iter(|| grt.run(gorun_barrier()))
+    });
+    g.bench_function(BenchmarkId::new("8_tasks_1k_rounds", "tokio"), |b| {
+        b.iter(|| trt.block_on(tokio_barrier()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_sync, bench_tokio_shaped);
 criterion_main!(benches);
