@@ -113,7 +113,8 @@ pub use gorun_executor::{
 
 pub mod time;
 
-/// Tasks beyond [`go`]: [`JoinSet`](task::JoinSet) and task ids (tokio's `tokio::task`).
+/// Tasks beyond [`go`]: [`JoinSet`](task::JoinSet), task ids and
+/// [`block_in_place`](task::block_in_place) (tokio's `tokio::task`).
 pub use gorun_executor::task;
 
 pub mod sync;
@@ -130,6 +131,8 @@ pub mod signal;
 
 #[cfg(feature = "hyper")]
 pub mod hyper;
+
+pub mod tokio_migration;
 
 /// Cooperative scheduling: the budget every gorun resource charges, and the wait
 /// reason a resource of your own can report to task dumps.
