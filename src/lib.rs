@@ -129,6 +129,9 @@ pub mod io;
 
 pub mod signal;
 
+/// Child processes: tokio's `tokio::process` (`Command`, `Child`, piped streams) on gorun.
+pub use gorun_executor::process;
+
 #[cfg(feature = "hyper")]
 pub mod hyper;
 

@@ -27,6 +27,8 @@ mod dump;
 mod io;
 mod loom;
 pub mod net;
+/// Child processes on the reactor: tokio's `tokio::process` (pidfd or `SIGCHLD` reaping).
+pub mod process;
 mod runtime;
 mod scheduler;
 pub mod signal;
