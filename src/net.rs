@@ -8,6 +8,15 @@
 //! | `net.ListenUDP`, `ReadFrom`, `WriteTo` | [`UdpSocket::bind`], [`UdpSocket::recv_from`], [`UdpSocket::send_to`] |
 //! | `net.Listen("unix", path)` | [`UnixListener::bind`], [`UnixStream::connect`] |
 //! | `conn.SetReadDeadline` | wrap the read in [`time::timeout`](crate::time::timeout): the socket stays usable |
+//! | `net.LookupHost`, `net.ResolveTCPAddr` | [`lookup_host`] (a name goes to the blocking pool; so do names given to `connect`, `bind` and `send_to`) |
+//! | `net.ListenConfig{Control: ...}`, `Dialer{Control: ...}` (socket options) | [`TcpSocket`]: `set_reuseaddr`, `set_reuseport`, `set_keepalive`, `set_linger`, buffer sizes, then `bind`/`listen`/`connect` |
+//! | `net.ListenUnixgram`, `net.DialUnix("unixgram", ..)` | [`UnixDatagram`] |
+//! | `ipv4.PacketConn.JoinGroup`, `SetTTL` (x/net) | [`UdpSocket::join_multicast_v4`], [`UdpSocket::set_ttl`] |
+//! | `conn.(*net.TCPConn).File()`, `SyscallConn` | `AsFd`/`AsRawFd` on every socket, `into_std`; any other fd: [`io::unix::AsyncFd`](crate::io::unix::AsyncFd) |
+//!
+//! Errors from `connect`, `bind` and name lookups name the address or host
+//! (`connect 127.0.0.1:1: Connection refused (os error 111)`), keep the
+//! [`ErrorKind`](std::io::ErrorKind), and carry the OS error as their `source()`.
 //!
 //! Streams implement the `futures-io` `AsyncRead`/`AsyncWrite` traits, so
 //! `futures::io::{AsyncReadExt, AsyncWriteExt}` give `read_exact`, `write_all`,

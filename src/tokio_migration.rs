@@ -207,6 +207,9 @@
 //! | `io::BufReader`, `BufWriter`, `AsyncBufReadExt::lines` | [`io::BufReader`](crate::io::BufReader), [`io::BufWriter`](crate::io::BufWriter), [`io::AsyncBufReadExt`](crate::io::AsyncBufReadExt) |
 //! | `io::copy`, `copy_bidirectional`, `split`, `duplex` | [`io::copy`](crate::io::copy), [`io::copy_bidirectional`](crate::io::copy_bidirectional), [`io::split`](crate::io::split), [`io::duplex`](crate::io::duplex) |
 //! | `net::TcpListener`, `TcpStream`, `UdpSocket`, `UnixStream` | [`net::TcpListener`](crate::net::TcpListener), [`net::TcpStream`](crate::net::TcpStream), [`net::UdpSocket`](crate::net::UdpSocket), [`net::UnixStream`](crate::net::UnixStream) |
+//! | `net::TcpSocket`, `net::UnixDatagram`, `net::lookup_host` | [`net::TcpSocket`](crate::net::TcpSocket), [`net::UnixDatagram`](crate::net::UnixDatagram), [`net::lookup_host`](crate::net::lookup_host) |
+//! | `TcpStream::{split, try_read, try_write, readable, writable, peek}` | [`TcpStream::split`](crate::net::TcpStream::split), [`try_read`](crate::net::TcpStream::try_read), [`try_write`](crate::net::TcpStream::try_write), [`readable`](crate::net::TcpStream::readable), [`writable`](crate::net::TcpStream::writable), [`peek`](crate::net::TcpStream::peek) |
+//! | `io::unix::AsyncFd` | [`io::unix::AsyncFd`](crate::io::unix::AsyncFd) |
 //! | `signal::ctrl_c()`, `signal::unix::signal(kind)` | [`signal::ctrl_c`](crate::signal::ctrl_c), [`signal::unix::signal`](crate::signal::unix::signal) |
 //! | `tokio_util::sync::CancellationToken` | [`context::with_cancel`](crate::context::with_cancel) (Go's `context`: `done()` in a `select!`, deadlines, values) |
 //!
@@ -245,5 +248,33 @@
 //! let (ctx, cancel) = gorun::context::with_cancel(&gorun::context::Context::background());
 //! cancel.cancel();
 //! ctx.done().await;
+//!
+//! let addr = gorun::net::lookup_host("localhost:0").await.unwrap().next().unwrap();
+//! let socket = gorun::net::TcpSocket::new_v4().unwrap();
+//! socket.set_reuseaddr(true).unwrap();
+//! socket.bind(addr).unwrap();
+//! let listener = socket.listen(16).unwrap();
+//! let mut c = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+//! let (s, _) = listener.accept().await.unwrap();
+//! c.write_all(b"hi").await.unwrap();
+//! let mut buf = [0; 2];
+//! assert_eq!(s.peek(&mut buf).await.unwrap(), 2);
+//! s.readable().await.unwrap();
+//! assert_eq!(s.try_read(&mut buf).unwrap(), 2);
+//! s.writable().await.unwrap();
+//! assert_eq!(s.try_write(b"!").unwrap(), 1);
+//! let (mut r, _w) = c.split();
+//! r.read_exact(&mut buf[..1]).await.unwrap();
+//!
+//! let (a, b) = gorun::net::UnixDatagram::pair().unwrap();
+//! a.send(b"d").await.unwrap();
+//! let (x, y) = std::os::unix::net::UnixDatagram::pair().unwrap();
+//! y.set_nonblocking(true).unwrap();
+//! let y = gorun::io::unix::AsyncFd::new(y).unwrap();
+//! x.send(b"fd").unwrap();
+//! let mut guard = y.readable().await.unwrap();
+//! let n = guard.try_io(|y| y.get_ref().recv(&mut buf)).unwrap().unwrap();
+//! assert_eq!(&buf[..n], b"fd");
+//! assert_eq!(b.recv(&mut buf).await.unwrap(), 1);
 //! # });
 //! ```

@@ -33,6 +33,10 @@ mod runtime;
 mod scheduler;
 pub mod signal;
 pub mod task;
+/// Any file descriptor on the reactor: [`unix::AsyncFd`] (tokio's `io::unix`).
+pub mod unix {
+    pub use crate::io::{AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, Interest, TryIoError};
+}
 mod yield_now;
 
 use std::future::Future;

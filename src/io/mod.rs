@@ -131,6 +131,15 @@ pub use read_ext::AsyncReadExt;
 pub use split::{split, ReadHalf, WriteHalf};
 pub use write_ext::AsyncWriteExt;
 
+/// Any file descriptor on gorun's reactor (tokio's `io::unix`): register an inotify,
+/// eventfd, serial port, tun device or protocol socket with [`unix::AsyncFd`] and
+/// wait for its readiness.
+pub mod unix {
+    pub use gorun_executor::unix::{
+        AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, Interest, TryIoError,
+    };
+}
+
 /// The futures the extension traits' methods return. You rarely name them: they
 /// are what `.await` acts on.
 pub mod future {

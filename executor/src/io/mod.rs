@@ -5,13 +5,16 @@
 //! - `deadline.rs`: a timerfd that ends a wait for a timer to the nanosecond;
 //! - `scheduled_io.rs`: readiness per registration, with a tick so a stale readiness
 //!   is never consumed and a wake never lost;
-//! - `registration.rs`: what a socket holds; deregisters on drop.
+//! - `registration.rs`: what a socket holds; deregisters on drop;
+//! - `async_fd.rs`: `AsyncFd`, any fd on the reactor (public as `crate::unix`).
 
+mod async_fd;
 mod deadline;
 mod reactor;
 mod registration;
 mod scheduled_io;
 
+pub use async_fd::{AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, Interest, TryIoError};
 pub(crate) use reactor::Reactor;
 pub(crate) use registration::PollEvented;
 pub(crate) use scheduled_io::Direction;

@@ -35,6 +35,12 @@ impl Registration {
         Ok(Registration { reactor, token, io })
     }
 
+    /// Deregisters `source` (the one this was made for) from the reactor; the slot
+    /// is freed when `self` drops.
+    pub(crate) fn deregister(&self, source: &mut impl Source) {
+        self.reactor.deregister(source);
+    }
+
     pub(crate) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
@@ -45,6 +51,25 @@ impl Registration {
 
     pub(crate) fn clear_readiness(&self, ev: super::scheduled_io::ReadyEvent) {
         self.io.clear_readiness(ev);
+    }
+
+    /// Runs `f` if the last event said ready in `dir`, without waiting: tokio's
+    /// `try_io`. `WouldBlock` if not ready, or if `f` would block (then the
+    /// readiness is cleared, so the next wait waits for a new event).
+    pub(crate) fn try_io<R>(
+        &self,
+        dir: Direction,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        let ev = match self.io.ready_now(dir) {
+            Some(r) => r?,
+            None => return Err(io::ErrorKind::WouldBlock.into()),
+        };
+        let r = f();
+        if matches!(&r, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            self.io.clear_readiness(ev);
+        }
+        r
     }
 
     /// Runs the non-blocking operation `f` when the socket is ready in `dir`,
@@ -160,6 +185,23 @@ impl<E: Source> PollEvented<E> {
     ) -> Poll<io::Result<usize>> {
         let io = self.get();
         self.reg.poll_stream_io(cx, dir, len, || f(io))
+    }
+
+    /// Runs `f` on the source if it is ready in `dir`; see [`Registration::try_io`].
+    pub(crate) fn try_io<R>(
+        &self,
+        dir: Direction,
+        f: impl FnOnce(&E) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let io = self.get();
+        self.reg.try_io(dir, || f(io))
+    }
+
+    /// Deregisters the source and gives it back (for `into_std`).
+    pub(crate) fn into_inner(mut self) -> E {
+        let mut io = self.io.take().expect("present until drop");
+        self.reg.reactor.deregister(&mut io);
+        io
     }
 
     /// Awaits [`poll_io`](Self::poll_io).

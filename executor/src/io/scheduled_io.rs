@@ -166,7 +166,8 @@ impl ScheduledIo {
         }
     }
 
-    fn ready_now(&self, dir: Direction) -> Option<io::Result<ReadyEvent>> {
+    /// The readiness in `dir` now, without registering a waker (`None`: not ready).
+    pub(crate) fn ready_now(&self, dir: Direction) -> Option<io::Result<ReadyEvent>> {
         let cur = self.state.load(Acquire);
         if cur & SHUTDOWN != 0 {
             return Some(Err(gone()));

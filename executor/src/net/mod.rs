@@ -74,45 +74,41 @@ macro_rules! forward_write {
     )*};
 }
 
+/// Implements `AsFd` and `AsRawFd` for socket types whose `io` field is a
+/// `PollEvented` of a mio socket.
+macro_rules! fd_traits {
+    ($($t:ty),* $(,)?) => {$(
+        impl std::os::fd::AsFd for $t {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                std::os::fd::AsFd::as_fd(self.io.get())
+            }
+        }
+
+        impl std::os::fd::AsRawFd for $t {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                std::os::fd::AsRawFd::as_raw_fd(self.io.get())
+            }
+        }
+    )*};
+}
+
+mod addr;
 #[cfg(feature = "hyper")]
 mod hyper_io;
 #[cfg(any(feature = "hyper", feature = "tokio-io"))]
 mod read_uninit;
+mod socket;
 mod split;
-mod tcp;
+pub mod tcp;
 #[cfg(feature = "tokio-io")]
 mod tokio_io;
 mod udp;
-mod unix;
+pub mod unix;
+mod unix_datagram;
 
-use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
-
-pub use split::{OwnedReadHalf, OwnedWriteHalf};
+pub use addr::{lookup_host, ToSocketAddrs};
+pub use socket::TcpSocket;
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
-pub use unix::{UnixIncoming, UnixListener, UnixStream};
-
-/// Resolves `addr`, trying each address with `f` until one succeeds; the last error
-/// otherwise. Resolution runs on the calling thread (instant for literal addresses;
-/// use `spawn_blocking` around a DNS lookup that may be slow).
-async fn each_addr<A, T, F, Fut>(addr: A, mut f: F) -> io::Result<T>
-where
-    A: ToSocketAddrs,
-    F: FnMut(SocketAddr) -> Fut,
-    Fut: std::future::Future<Output = io::Result<T>>,
-{
-    let mut last = None;
-    for a in addr.to_socket_addrs()? {
-        match f(a).await {
-            Ok(t) => return Ok(t),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "could not resolve to any address",
-        )
-    }))
-}
+pub use unix::{UnixDatagram, UnixIncoming, UnixListener, UnixStream};

@@ -1,4 +1,5 @@
-//! Owned read and write halves of a [`TcpStream`], for two tasks at once.
+//! Read and write halves of a [`TcpStream`]: owned, for two tasks at once, or
+//! borrowed, for one task that reads and writes at once.
 //!
 //! Both halves share the stream; reads wait on its read direction and writes on
 //! its write direction, each with its own waker, so the halves never steal each
@@ -116,5 +117,78 @@ impl AsyncWrite for OwnedWriteHalf {
         let r = self.inner.shutdown_write();
         self.shutdown_on_drop = false;
         Poll::Ready(r)
+    }
+}
+
+/// The borrowed read half of a [`TcpStream`], from [`TcpStream::split`].
+#[derive(Debug)]
+pub struct ReadHalf<'a> {
+    pub(super) inner: &'a TcpStream,
+}
+
+/// The borrowed write half of a [`TcpStream`], from [`TcpStream::split`]. Closing it
+/// shuts the write side down; dropping it does not.
+#[derive(Debug)]
+pub struct WriteHalf<'a> {
+    pub(super) inner: &'a TcpStream,
+}
+
+impl ReadHalf<'_> {
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+impl WriteHalf<'_> {
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+impl AsyncRead for ReadHalf<'_> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_read_priv(cx, buf)
+    }
+}
+
+impl AsyncWrite for WriteHalf<'_> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_write_priv(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_write_vectored_priv(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.inner.shutdown_write())
     }
 }

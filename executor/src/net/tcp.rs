@@ -1,8 +1,9 @@
-//! `TcpListener` and `TcpStream`.
+//! `TcpListener` and `TcpStream`, and the halves of a split `TcpStream` (tokio's
+//! `net::tcp::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf}`).
 
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -10,7 +11,8 @@ use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
 use mio::Interest;
 
-use super::split::{OwnedReadHalf, OwnedWriteHalf};
+pub use super::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use super::ToSocketAddrs;
 use crate::io::{Direction, PollEvented};
 
 /// A TCP socket listening for connections (Go's `net.Listener`).
@@ -30,7 +32,7 @@ impl TcpListener {
     ///
     /// Fails with `AddrInUse` if another socket listens on that port.
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
-        super::each_addr(addr, |a| async move {
+        super::addr::each_addr("bind", addr, |a| async move {
             TcpListener::new(mio::net::TcpListener::bind(a)?)
         })
         .await
@@ -48,6 +50,17 @@ impl TcpListener {
         TcpListener::new(mio::net::TcpListener::from_std(listener))
     }
 
+    /// Deregisters the listener and returns it as a std listener, still
+    /// non-blocking.
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        Ok(self.io.into_inner().into())
+    }
+
+    /// The IP time-to-live of accepted connections' packets.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get().ttl()
+    }
+
     /// Waits for a connection (Go's `Accept`).
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         std::future::poll_fn(|cx| self.poll_accept(cx)).await
@@ -62,7 +75,7 @@ impl TcpListener {
                 return Poll::Pending;
             }
         };
-        Poll::Ready(TcpStream::new(s).map(|s| (s, addr)))
+        Poll::Ready(TcpStream::from_mio(s).map(|s| (s, addr)))
     }
 
     /// The connections, as a [`Stream`] that never ends (an accept error is an item).
@@ -116,15 +129,15 @@ impl TcpStream {
     ///
     /// Fails with `ConnectionRefused` if nothing listens there.
     pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
-        super::each_addr(addr, |a| async move {
-            let s = TcpStream::new(mio::net::TcpStream::connect(a)?)?;
+        super::addr::each_addr("connect", addr, |a| async move {
+            let s = TcpStream::from_mio(mio::net::TcpStream::connect(a)?)?;
             s.wait_connected().await?;
             Ok(s)
         })
         .await
     }
 
-    fn new(s: mio::net::TcpStream) -> io::Result<TcpStream> {
+    pub(super) fn from_mio(s: mio::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
             io: PollEvented::new(s, Interest::READABLE | Interest::WRITABLE)?,
         })
@@ -132,7 +145,7 @@ impl TcpStream {
 
     /// A non-blocking connect completes when the socket turns writable: then either
     /// `SO_ERROR` holds the failure or the peer address is known.
-    async fn wait_connected(&self) -> io::Result<()> {
+    pub(super) async fn wait_connected(&self) -> io::Result<()> {
         let reg = self.io.registration();
         loop {
             let ev = std::future::poll_fn(|cx| reg.poll_ready(cx, Direction::Write)).await?;
@@ -154,7 +167,13 @@ impl TcpStream {
     /// Wraps a connected std stream (set to non-blocking here) on the current runtime.
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
-        TcpStream::new(mio::net::TcpStream::from_std(stream))
+        TcpStream::from_mio(mio::net::TcpStream::from_std(stream))
+    }
+
+    /// Deregisters the stream from the runtime and returns it as a std stream, still
+    /// in non-blocking mode (tokio's `into_std`).
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        Ok(self.io.into_inner().into())
     }
 
     /// The local address.
@@ -165,6 +184,109 @@ impl TcpStream {
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get().peer_addr()
+    }
+
+    /// Waits until the stream may be readable (a read may still find nothing and
+    /// give `WouldBlock`: use [`try_read`](Self::try_read) in a loop). Cancel-safe.
+    pub async fn readable(&self) -> io::Result<()> {
+        std::future::poll_fn(|cx| self.poll_read_ready(cx)).await
+    }
+
+    /// Waits until the stream may be writable; see [`readable`](Self::readable).
+    pub async fn writable(&self) -> io::Result<()> {
+        std::future::poll_fn(|cx| self.poll_write_ready(cx)).await
+    }
+
+    /// Polls for read readiness (the task is woken on the next event if not ready).
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io
+            .registration()
+            .poll_ready(cx, Direction::Read)
+            .map_ok(drop)
+    }
+
+    /// Polls for write readiness.
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io
+            .registration()
+            .poll_ready(cx, Direction::Write)
+            .map_ok(drop)
+    }
+
+    /// Reads what is there now, without waiting: `WouldBlock` if nothing is (then
+    /// wait with [`readable`](Self::readable)). `Ok(0)`: the peer closed its side.
+    ///
+    /// ```
+    /// # gorun_executor::Runtime::builder().procs(1).build().unwrap().block_on(async {
+    /// use futures::io::AsyncWriteExt;
+    /// use gorun_executor::net::{TcpListener, TcpStream};
+    ///
+    /// let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let mut c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let (s, _) = l.accept().await.unwrap();
+    /// c.write_all(b"hi").await.unwrap();
+    /// let mut buf = [0; 8];
+    /// let n = loop {
+    ///     s.readable().await.unwrap();
+    ///     match s.try_read(&mut buf) {
+    ///         Ok(n) => break n,
+    ///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+    ///         Err(e) => panic!("{e}"),
+    ///     }
+    /// };
+    /// assert_eq!(&buf[..n], b"hi");
+    /// # });
+    /// ```
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_io(Direction::Read, |mut s| s.read(buf))
+    }
+
+    /// Writes what fits now, without waiting: `WouldBlock` if nothing does.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_io(Direction::Write, |mut s| s.write(buf))
+    }
+
+    /// Reads into several buffers, without waiting.
+    pub fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        self.io
+            .try_io(Direction::Read, |mut s| s.read_vectored(bufs))
+    }
+
+    /// Writes from several buffers, without waiting.
+    pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.io
+            .try_io(Direction::Write, |mut s| s.write_vectored(bufs))
+    }
+
+    /// Receives data without removing it from the socket's queue: the next read
+    /// sees it again. Waits for data (or EOF, `Ok(0)`).
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        std::future::poll_fn(|cx| self.poll_peek(cx, buf)).await
+    }
+
+    /// Polls [`peek`](Self::peek).
+    pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_io(cx, Direction::Read, |s| s.peek(&mut *buf))
+    }
+
+    /// Sets `SO_LINGER` (see [`TcpSocket::set_linger`](super::TcpSocket::set_linger)).
+    pub fn set_linger(&self, dur: Option<std::time::Duration>) -> io::Result<()> {
+        super::socket::set_linger(self.io.get(), dur)
+    }
+
+    /// The `SO_LINGER` setting.
+    pub fn linger(&self) -> io::Result<Option<std::time::Duration>> {
+        super::socket::linger(self.io.get())
+    }
+
+    /// Sets the IP time-to-live of this connection's packets.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get().set_ttl(ttl)
+    }
+
+    /// The IP time-to-live.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get().ttl()
     }
 
     /// Sets `TCP_NODELAY` (disables Nagle's algorithm, as Go does by default).
@@ -189,6 +311,14 @@ impl TcpStream {
     /// write half shuts the write side down.
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         super::split::split(self)
+    }
+
+    /// Splits into borrowed halves, to read and write at once in one task (as two
+    /// `select!` arms or a `join!`) without an `Arc`. Dropping the write half does
+    /// not shut the write side down (tokio's rule).
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        let s: &TcpStream = self;
+        (ReadHalf { inner: s }, WriteHalf { inner: s })
     }
 
     pub(super) fn poll_read_priv(
@@ -273,3 +403,5 @@ impl AsyncWrite for TcpStream {
         Poll::Ready(self.shutdown_write())
     }
 }
+
+fd_traits!(TcpListener, TcpStream);

@@ -1,4 +1,5 @@
-//! `UnixListener` and `UnixStream` (Unix domain stream sockets).
+//! `UnixListener` and `UnixStream` (Unix domain stream sockets), and the owned
+//! halves of a `UnixStream` (tokio's `net::unix::{OwnedReadHalf, OwnedWriteHalf}`).
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -6,6 +7,7 @@ use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use futures_core::Stream;
@@ -13,6 +15,8 @@ use futures_io::{AsyncRead, AsyncWrite};
 use mio::Interest;
 
 use crate::io::{Direction, PollEvented};
+
+pub use super::unix_datagram::UnixDatagram;
 
 /// A Unix domain socket listening for connections.
 pub struct UnixListener {
@@ -22,9 +26,28 @@ pub struct UnixListener {
 impl UnixListener {
     /// Binds to `path` and listens. Fails with `AddrInUse` if the path exists.
     pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
+        let path = path.as_ref();
+        let l = mio::net::UnixListener::bind(path)
+            .map_err(|e| super::addr::context(e, format_args!("bind {}", path.display())))?;
         Ok(UnixListener {
-            io: PollEvented::new(mio::net::UnixListener::bind(path)?, Interest::READABLE)?,
+            io: PollEvented::new(l, Interest::READABLE)?,
         })
+    }
+
+    /// Wraps a std listener (set to non-blocking here) on the current runtime.
+    pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
+        listener.set_nonblocking(true)?;
+        Ok(UnixListener {
+            io: PollEvented::new(
+                mio::net::UnixListener::from_std(listener),
+                Interest::READABLE,
+            )?,
+        })
+    }
+
+    /// Deregisters the listener and returns it as a std listener, still non-blocking.
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixListener> {
+        Ok(self.io.into_inner().into())
     }
 
     /// Waits for a connection.
@@ -85,11 +108,13 @@ pub struct UnixStream {
 impl UnixStream {
     /// Connects to the socket at `path`.
     pub async fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
-        let s = UnixStream::new(mio::net::UnixStream::connect(path)?)?;
+        let path = path.as_ref();
+        let named = |e| super::addr::context(e, format_args!("connect {}", path.display()));
+        let s = UnixStream::new(mio::net::UnixStream::connect(path).map_err(named)?)?;
         let reg = s.io.registration();
         std::future::poll_fn(|cx| reg.poll_ready(cx, Direction::Write)).await?;
         if let Some(e) = s.io.get().take_error()? {
-            return Err(e);
+            return Err(named(e));
         }
         Ok(s)
     }
@@ -123,6 +148,48 @@ impl UnixStream {
     pub fn shutdown_std(&self, how: Shutdown) -> io::Result<()> {
         self.io.get().shutdown(how)
     }
+
+    /// Wraps a connected std stream (set to non-blocking here) on the current runtime.
+    pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        stream.set_nonblocking(true)?;
+        UnixStream::new(mio::net::UnixStream::from_std(stream))
+    }
+
+    /// Deregisters the stream and returns it as a std stream, still non-blocking.
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
+        Ok(self.io.into_inner().into())
+    }
+
+    /// Splits into owned halves that can move to different tasks. Dropping the
+    /// write half shuts the write side down.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        let s = Arc::new(self);
+        (
+            OwnedReadHalf { inner: s.clone() },
+            OwnedWriteHalf {
+                inner: s,
+                shutdown_on_drop: true,
+            },
+        )
+    }
+
+    fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let len = buf.len();
+        self.io
+            .poll_stream_io(cx, Direction::Read, len, |mut s| s.read(&mut *buf))
+    }
+
+    fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_stream_io(cx, Direction::Write, buf.len(), |mut s| s.write(buf))
+    }
+
+    fn shutdown_write(&self) -> io::Result<()> {
+        match self.io.get().shutdown(Shutdown::Write) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            r => r,
+        }
+    }
 }
 
 impl fmt::Debug for UnixStream {
@@ -137,9 +204,7 @@ impl AsyncRead for UnixStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let len = buf.len();
-        self.io
-            .poll_stream_io(cx, Direction::Read, len, |mut s| s.read(&mut *buf))
+        self.poll_read_priv(cx, buf)
     }
 }
 
@@ -149,8 +214,7 @@ impl AsyncWrite for UnixStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_stream_io(cx, Direction::Write, buf.len(), |mut s| s.write(buf))
+        self.poll_write_priv(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -158,9 +222,74 @@ impl AsyncWrite for UnixStream {
     }
 
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(match self.io.get().shutdown(Shutdown::Write) {
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-            r => r,
-        })
+        Poll::Ready(self.shutdown_write())
+    }
+}
+
+fd_traits!(UnixListener, UnixStream);
+
+/// The read half of a [`UnixStream`], from [`UnixStream::into_split`].
+#[derive(Debug)]
+pub struct OwnedReadHalf {
+    inner: Arc<UnixStream>,
+}
+
+/// The write half of a [`UnixStream`], from [`UnixStream::into_split`]. Dropping it
+/// (or closing it) shuts the write side down: the peer reads EOF.
+#[derive(Debug)]
+pub struct OwnedWriteHalf {
+    inner: Arc<UnixStream>,
+    shutdown_on_drop: bool,
+}
+
+impl AsRef<UnixStream> for OwnedReadHalf {
+    /// The stream both halves share.
+    fn as_ref(&self) -> &UnixStream {
+        &self.inner
+    }
+}
+
+impl AsRef<UnixStream> for OwnedWriteHalf {
+    /// The stream both halves share.
+    fn as_ref(&self) -> &UnixStream {
+        &self.inner
+    }
+}
+
+impl Drop for OwnedWriteHalf {
+    fn drop(&mut self) {
+        if self.shutdown_on_drop {
+            let _ = self.inner.shutdown_write();
+        }
+    }
+}
+
+impl AsyncRead for OwnedReadHalf {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_read_priv(cx, buf)
+    }
+}
+
+impl AsyncWrite for OwnedWriteHalf {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_write_priv(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let r = self.inner.shutdown_write();
+        self.shutdown_on_drop = false;
+        Poll::Ready(r)
     }
 }
