@@ -341,8 +341,8 @@ fn async_fd_on_an_eventfd_waits_for_writes_from_another_thread() {
         let mut total = 0;
         for round in 1..=50u64 {
             std::thread::spawn(move || {
-                // SAFETY (borrow): the AsyncFd outlives this write; the loop below
-                // does not finish the round before reading it.
+                // SAFETY: `raw` stays open for this write: the AsyncFd that owns it
+                // lives until the loop below has read what this thread writes.
                 let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(raw) };
                 efd_write(&fd, round);
             });
@@ -363,7 +363,6 @@ fn async_fd_on_an_eventfd_waits_for_writes_from_another_thread() {
         // `try_io` has seen `WouldBlock`, the next wait blocks until a new write.
         let mut g = efd.readable().await.unwrap();
         assert!(g.try_io(|fd| efd_read(fd.get_ref())).is_err(), "drained");
-        drop(g);
         let pending = gorun::time::timeout(Duration::from_millis(50), efd.readable()).await;
         assert!(pending.is_err(), "no event, no readiness");
         efd_write(efd.get_ref(), 1);
