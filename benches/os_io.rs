@@ -216,16 +216,22 @@ mod on_tokio {
         }
     }
 
+    fn register(f: File) -> AsyncFd<File> {
+        // SAFETY: the `File` owns its open fd and nothing replaces or closes it
+        // while the `AsyncFd` holds it (tokio's `register` contract).
+        unsafe { AsyncFd::register(f) }.unwrap()
+    }
+
     pub async fn pipe_ping_pong() -> Duration {
         let ((a_rd, b_wr), (b_rd, a_wr)) = (pipe(), pipe());
         let ponger = tokio::spawn(async move {
-            let (rd, wr) = (AsyncFd::new(a_rd).unwrap(), AsyncFd::new(a_wr).unwrap());
+            let (rd, wr) = (register(a_rd), register(a_wr));
             for _ in 0..PIPE_ROUND_TRIPS {
                 let v = read_byte(&rd).await;
                 write_byte(&wr, v).await;
             }
         });
-        let (rd, wr) = (AsyncFd::new(b_rd).unwrap(), AsyncFd::new(b_wr).unwrap());
+        let (rd, wr) = (register(b_rd), register(b_wr));
         let start = Instant::now();
         for i in 0..PIPE_ROUND_TRIPS {
             write_byte(&wr, i as u8).await;

@@ -3,6 +3,10 @@
 //! tun devices, netlink or a protocol socket built with `libc`.
 //!
 //! Invariants:
+//! - `T: AsFd` (I/O safety): every fd this module registers or deregisters is one
+//!   that `inner` lends it at that moment, so it never touches an fd it does not
+//!   hold (tokio's `AsyncFd::new` took any `AsRawFd` and is deprecated as unsound for
+//!   that reason; its replacement is an `unsafe fn`).
 //! - The fd is registered (edge-triggered, as every gorun socket) from `new` until
 //!   drop or `into_inner`, which deregister it *before* the inner value (and so the
 //!   fd) is dropped or handed back: the reactor never holds a closed or reused fd.
@@ -12,7 +16,7 @@
 
 use std::fmt;
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{ready, Context, Poll};
 
 use mio::unix::SourceFd;
@@ -58,6 +62,12 @@ impl std::ops::BitOr for Interest {
 /// (the global runtime's outside any). The fd should be in non-blocking mode: the
 /// reactor reports readiness, the operations are yours.
 ///
+/// `T` lends its fd through [`AsFd`] (`OwnedFd`, `File`, std's sockets, your own
+/// type), so registering needs no `unsafe` (tokio's `AsyncFd::register` does). If
+/// you swap the fd inside `T` through [`get_mut`](Self::get_mut), the registration
+/// stays with the old one (the kernel drops it when that fd closes) and the new one
+/// gets no events: register it with a new `AsyncFd` instead.
+///
 /// ```
 /// # gorun_executor::Runtime::builder().procs(2).build().unwrap().block_on(async {
 /// use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -90,13 +100,13 @@ impl std::ops::BitOr for Interest {
 /// assert_eq!(n, 1);
 /// # });
 /// ```
-pub struct AsyncFd<T: AsRawFd> {
+pub struct AsyncFd<T: AsFd> {
     reg: Registration,
     /// `Some` until `into_inner`.
     inner: Option<T>,
 }
 
-impl<T: AsRawFd> AsyncFd<T> {
+impl<T: AsFd> AsyncFd<T> {
     /// Registers `inner`'s fd for readable and writable readiness.
     ///
     /// # Errors
@@ -111,7 +121,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// # Errors
     /// As [`new`](Self::new).
     pub fn with_interest(inner: T, interest: Interest) -> io::Result<AsyncFd<T>> {
-        let fd = inner.as_raw_fd();
+        let fd = inner.as_fd().as_raw_fd();
         let reg = Registration::new(&mut SourceFd(&fd), interest.0)?;
         Ok(AsyncFd {
             reg,
@@ -137,7 +147,9 @@ impl<T: AsRawFd> AsyncFd<T> {
 
     fn deregister(&self) {
         if let Some(inner) = &self.inner {
-            self.reg.deregister(&mut SourceFd(&inner.as_raw_fd()));
+            // The fd `inner` lends now: never one it does not hold.
+            self.reg
+                .deregister(&mut SourceFd(&inner.as_fd().as_raw_fd()));
         }
     }
 
@@ -214,13 +226,19 @@ impl<T: AsRawFd> AsyncFd<T> {
     }
 }
 
-impl<T: AsRawFd> AsRawFd for AsyncFd<T> {
+impl<T: AsFd> AsRawFd for AsyncFd<T> {
     fn as_raw_fd(&self) -> RawFd {
-        self.get_ref().as_raw_fd()
+        self.get_ref().as_fd().as_raw_fd()
     }
 }
 
-impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFd<T> {
+impl<T: AsFd> AsFd for AsyncFd<T> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.get_ref().as_fd()
+    }
+}
+
+impl<T: AsFd + fmt::Debug> fmt::Debug for AsyncFd<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncFd")
             .field("inner", &self.inner)
@@ -228,7 +246,7 @@ impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFd<T> {
     }
 }
 
-impl<T: AsRawFd> Drop for AsyncFd<T> {
+impl<T: AsFd> Drop for AsyncFd<T> {
     fn drop(&mut self) {
         // Deregister while the fd is still open; `inner` (and the fd) drops after.
         self.deregister();
@@ -241,13 +259,13 @@ impl<T: AsRawFd> Drop for AsyncFd<T> {
 pub struct TryIoError(());
 
 /// Readiness seen by [`AsyncFd::readable`]/[`writable`](AsyncFd::writable).
-pub struct AsyncFdReadyGuard<'a, T: AsRawFd> {
+pub struct AsyncFdReadyGuard<'a, T: AsFd> {
     fd: &'a AsyncFd<T>,
     /// `None` once cleared.
     ev: Option<ReadyEvent>,
 }
 
-impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
+impl<'a, T: AsFd> AsyncFdReadyGuard<'a, T> {
     /// Says the fd is no longer ready (an operation returned `WouldBlock`): the
     /// next wait waits for a new event. An event that arrived since this guard was
     /// made is kept.
@@ -291,7 +309,7 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
     }
 }
 
-impl<T: AsRawFd> fmt::Debug for AsyncFdReadyGuard<'_, T> {
+impl<T: AsFd> fmt::Debug for AsyncFdReadyGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncFdReadyGuard")
             .field("fd", &self.fd.as_raw_fd())
@@ -301,12 +319,12 @@ impl<T: AsRawFd> fmt::Debug for AsyncFdReadyGuard<'_, T> {
 
 /// Readiness seen by [`AsyncFd::readable_mut`]/[`writable_mut`](AsyncFd::writable_mut),
 /// giving `&mut T`.
-pub struct AsyncFdReadyMutGuard<'a, T: AsRawFd> {
+pub struct AsyncFdReadyMutGuard<'a, T: AsFd> {
     fd: &'a mut AsyncFd<T>,
     ev: Option<ReadyEvent>,
 }
 
-impl<T: AsRawFd> AsyncFdReadyMutGuard<'_, T> {
+impl<T: AsFd> AsyncFdReadyMutGuard<'_, T> {
     /// See [`AsyncFdReadyGuard::clear_ready`].
     pub fn clear_ready(&mut self) {
         if let Some(ev) = self.ev.take() {
@@ -347,7 +365,7 @@ impl<T: AsRawFd> AsyncFdReadyMutGuard<'_, T> {
     }
 }
 
-impl<T: AsRawFd> fmt::Debug for AsyncFdReadyMutGuard<'_, T> {
+impl<T: AsFd> fmt::Debug for AsyncFdReadyMutGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncFdReadyMutGuard")
             .field("fd", &self.fd.as_raw_fd())
