@@ -132,6 +132,11 @@ pub mod signal;
 /// Child processes: tokio's `tokio::process` (`Command`, `Child`, piped streams) on gorun.
 pub use gorun_executor::process;
 
+/// The tokio compatibility layer (feature `tokio-compat`): a tokio runtime beside
+/// gorun, entered on every gorun thread, for crates that call tokio from inside.
+#[cfg(feature = "tokio-compat")]
+pub use gorun_executor::compat as tokio_compat;
+
 #[cfg(feature = "hyper")]
 pub mod hyper;
 

@@ -41,6 +41,10 @@ where
 pub(crate) struct SetCurrentGuard {
     prev: Option<Arc<Shared>>,
     _timer: gorun_timer::EnterGuard,
+    /// tokio's context for crates that call tokio (dropped before `prev` is restored,
+    /// in the order it was entered).
+    #[cfg(feature = "tokio-compat")]
+    _tokio: tokio::runtime::EnterGuard<'static>,
 }
 
 impl Drop for SetCurrentGuard {
@@ -59,6 +63,8 @@ fn set_current_with(handle: &Arc<Shared>, timer: gorun_timer::EnterGuard) -> Set
     SetCurrentGuard {
         prev,
         _timer: timer,
+        #[cfg(feature = "tokio-compat")]
+        _tokio: crate::compat::enter(),
     }
 }
 

@@ -119,6 +119,10 @@ impl fmt::Display for TaskDump {
                 t.location
             )?;
         }
+        #[cfg(feature = "tokio-compat")]
+        if let Some(n) = crate::compat::alive_tasks() {
+            writeln!(f, "tokio-compat runtime: {n} task(s) alive (not listed)")?;
+        }
         Ok(())
     }
 }

@@ -263,13 +263,28 @@ impl JoinError {
     }
 }
 
+/// Added to the message of a task that panicked because a crate called tokio's
+/// runtime, which is not there.
+#[cfg(not(feature = "tokio-compat"))]
+const TOKIO_HINT: &str = " (gorun: a crate called tokio's runtime; enable gorun's \
+    `tokio-compat` feature to run tokio-calling crates on gorun)";
+#[cfg(feature = "tokio-compat")]
+const TOKIO_HINT: &str = " (gorun: tokio's runtime is entered on gorun's threads only; \
+    this ran on another thread)";
+
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &*self.repr {
             Repr::Cancelled => f.write_str("task was cancelled"),
             Repr::Panic {
                 message: Some(m), ..
-            } => write!(f, "task panicked: {m}"),
+            } => {
+                write!(f, "task panicked: {m}")?;
+                if m.contains("Tokio 1.x runtime") {
+                    f.write_str(TOKIO_HINT)?;
+                }
+                Ok(())
+            }
             Repr::Panic { message: None, .. } => f.write_str("task panicked"),
         }
     }
@@ -289,5 +304,28 @@ impl std::error::Error for JoinError {}
 impl From<JoinError> for std::io::Error {
     fn from(e: JoinError) -> Self {
         std::io::Error::other(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JoinError;
+
+    #[test]
+    fn a_missing_tokio_runtime_gets_a_hint_naming_the_feature() {
+        let tokio_msg = "there is no reactor running, must be called from the context of \
+                         a Tokio 1.x runtime";
+        let e = JoinError::panic(Box::new(tokio_msg.to_string()));
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with("task panicked: there is no reactor"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("tokio-compat") || shown.contains("another thread"),
+            "{shown}"
+        );
+        let other = JoinError::panic(Box::new("boom"));
+        assert_eq!(other.to_string(), "task panicked: boom");
     }
 }
