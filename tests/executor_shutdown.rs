@@ -123,5 +123,13 @@ fn worker_threads_are_joined() {
         "3 workers + 1 blocking thread + the watchdog's monitor"
     );
     drop(rt);
+    // `drop` joins every thread. A joined thread can still show in /proc for a
+    // moment: the kernel wakes the joiner when it clears the thread's tid, a little
+    // before it unlists the thread (seen under load). So wait for the listing, with
+    // a bound: a thread that is really left running stays listed and fails this.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while count_threads("joincheck-") > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     assert_eq!(count_threads("joincheck-"), 0);
 }
