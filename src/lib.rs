@@ -127,6 +127,9 @@ pub mod net;
 
 pub mod io;
 
+/// Files and directories on the blocking pool, tokio's `tokio::fs`.
+pub mod fs;
+
 pub mod signal;
 
 /// Child processes: tokio's `tokio::process` (`Command`, `Child`, piped streams) on gorun.

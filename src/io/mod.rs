@@ -48,8 +48,10 @@
 //! | `reader.take(n)`, `reader.chain(next)` | the same: [`Take`], [`Chain`] |
 //! | `tokio_util::compat` | not needed: gorun's sockets implement futures-io (and, with the `tokio-io` feature, tokio's traits too) |
 //!
-//! Not here (yet): `BufStream`, `empty`, `sink`, `repeat`, `simplex`,
-//! `AsyncSeekExt`, `stdin`/`stdout`; `futures::io` has most of them.
+//! [`stdin`], [`stdout`] and [`stderr`] are async streams on the blocking pool
+//! (tokio's design), and [`unix::AsyncFd`] puts any other fd on the reactor. Not
+//! here (yet): `BufStream`, `empty`, `sink`, `repeat`, `simplex`, `AsyncSeekExt`;
+//! `futures::io` has most of them.
 //!
 //! # Importing next to `futures::io`
 //!
@@ -114,6 +116,7 @@ mod read_buf;
 mod read_ext;
 mod read_to_end;
 mod split;
+mod stdio;
 mod write_ext;
 
 pub use std::io::{Error, ErrorKind, Result};
@@ -129,6 +132,7 @@ pub use duplex::{duplex, DuplexStream};
 pub use lines::{Lines, Split};
 pub use read_ext::AsyncReadExt;
 pub use split::{split, ReadHalf, WriteHalf};
+pub use stdio::{stderr, stdin, stdout, Stderr, Stdin, Stdout};
 pub use write_ext::AsyncWriteExt;
 
 /// Any file descriptor on gorun's reactor (tokio's `io::unix`): register an inotify,
