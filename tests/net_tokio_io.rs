@@ -16,9 +16,17 @@ fn rt() -> gorun::Runtime {
     gorun::Runtime::builder().procs(2).build().unwrap()
 }
 
-/// No tokio runtime is current (nor could one be: only gorun's is running).
+/// No tokio runtime is current (nor could one be: only gorun's is running), unless
+/// the `tokio-compat` feature entered its own on gorun's threads; tokio's I/O traits
+/// on gorun's sockets do not use it either way.
 fn assert_no_tokio() {
+    #[cfg(not(feature = "tokio-compat"))]
     assert!(tokio::runtime::Handle::try_current().is_err());
+    #[cfg(feature = "tokio-compat")]
+    assert_eq!(
+        tokio::runtime::Handle::try_current().map(|h| h.id()).ok(),
+        Some(gorun::tokio_compat::handle().id())
+    );
 }
 
 #[test]
