@@ -143,6 +143,10 @@ pub use gorun_executor::compat as tokio_compat;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 
+/// Serving HTTP (feature `http`): an axum `Router`, or any tower service, on gorun.
+#[cfg(feature = "http")]
+pub mod http;
+
 pub mod tokio_migration;
 
 /// Cooperative scheduling: the budget every gorun resource charges, and the wait
