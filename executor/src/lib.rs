@@ -21,8 +21,6 @@
 mod block_on;
 mod blocking;
 mod coarse_clock;
-/// The tokio compatibility layer (feature `tokio-compat`): a tokio runtime beside
-/// gorun, entered on every gorun thread.
 #[cfg(feature = "tokio-compat")]
 pub mod compat;
 mod context;
