@@ -1,0 +1,14 @@
+//! gorun's ecosystem examples: programs that pull in heavy crates from the wider
+//! async ecosystem (sqlx with SQLite, tokio-postgres), kept in their own package so
+//! that only their own builds and tests pay for those dependencies; the core crates
+//! (`gorun`, `gorun-executor`, ...) build and test without them.
+//!
+//! The crate itself is empty; the work is in `examples/` and `benches/`:
+//!
+//! - `sqlite_store`: sqlx and SQLite on gorun through the `tokio-compat` layer
+//!   (sqlx's `runtime-tokio` calls tokio from inside).
+//! - `postgres_store`: tokio-postgres over gorun's `TcpStream` through tokio's I/O
+//!   traits only (the `tokio-io` feature), with no tokio runtime.
+//! - `benches/postgres_qps.rs`: query round trips, gorun against tokio.
+//!
+//! See `ecosystem/README.md` for how to run them and what the database needs.
