@@ -4,22 +4,83 @@
 //! `errgroup` with a limit (Go's `g.SetLimit`), every body is checked, and a request
 //! slower than reqwest's own timeout fails as a timeout, not a hang.
 //!
-//! - `cargo run --release --example reqwest_client --features hyper,tokio-compat`
-//!   starts the server of `examples/http/` (hyper on gorun) in-process and runs
-//!   against it.
-//! - `cargo test --release --example reqwest_client --features hyper,tokio-compat`
-//!   runs the tests.
+//! - `cargo run --release -p gorun-ecosystem --example reqwest_client` starts a small
+//!   server (`gorun::http::serve`, no tokio) in-process and runs against it.
+//! - `cargo test --release -p gorun-ecosystem --example reqwest_client` runs the tests.
 
-#[path = "http/mod.rs"]
-mod http;
-
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
 use gorun::errgroup::Group;
-use http::server;
+use gorun::http::{Incoming, Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+
+/// The server the client talks to: `GET /` says hello, `POST /echo` answers the
+/// body, `GET /slow?ms=N` answers after N ms.
+mod server {
+    use super::*;
+
+    /// The body of `GET /`.
+    pub const HELLO: &str = "Hello, World!\n";
+
+    async fn handle(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+        let path = req.uri().path().to_owned();
+        let query = req.uri().query().unwrap_or("").to_owned();
+        let body = match (req.method().as_str(), path.as_str()) {
+            ("GET", "/") => Bytes::from(HELLO),
+            ("POST", "/echo") => match req.into_body().collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(_) => Bytes::new(),
+            },
+            ("GET", "/slow") => {
+                let ms: u64 = query
+                    .strip_prefix("ms=")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                gorun::time::sleep(Duration::from_millis(ms.min(10_000))).await;
+                Bytes::from("slow")
+            }
+            _ => {
+                let mut r = Response::new(Full::new(Bytes::from("not found")));
+                *r.status_mut() = gorun::http::StatusCode::NOT_FOUND;
+                return Ok(r);
+            }
+        };
+        Ok(Response::new(Full::new(body)))
+    }
+
+    /// A running server; [`stop`](Server::stop) shuts it down gracefully.
+    pub struct Server {
+        pub addr: SocketAddr,
+        stop: gorun::sync::oneshot::Sender<()>,
+        done: gorun::JoinHandle<std::io::Result<()>>,
+    }
+
+    impl Server {
+        pub async fn start() -> std::io::Result<Server> {
+            let listener = gorun::net::TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            let (stop, stopped) = gorun::sync::oneshot::channel::<()>();
+            let done = gorun::go(std::future::IntoFuture::into_future(
+                gorun::http::serve(listener, gorun::http::service_fn(handle))
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.await;
+                    })
+                    .shutdown_timeout(Duration::from_secs(1)),
+            ));
+            Ok(Server { addr, stop, done })
+        }
+
+        pub async fn stop(self) {
+            let _ = self.stop.send(());
+            self.done.await.unwrap().unwrap();
+        }
+    }
+}
 
 /// What a run did.
 #[derive(Debug, PartialEq, Eq)]
@@ -112,7 +173,7 @@ async fn slow_request_times_out(addr: SocketAddr) -> bool {
 
 #[gorun::main(procs = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let srv = server::Server::start("127.0.0.1:0").await?;
+    let srv = server::Server::start().await?;
     let (n, limit) = (400, 8);
     let start = std::time::Instant::now();
     let report = fetch_all(srv.addr, n, limit).await?;
@@ -129,7 +190,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     assert_eq!(report.ok, n);
     assert!(report.peak <= limit);
     assert!(timed_out);
-    srv.stop();
+    srv.stop().await;
     Ok(())
 }
 
@@ -139,18 +200,18 @@ mod tests {
 
     #[gorun::test(procs = 2)]
     async fn every_fetch_is_checked_and_the_limit_holds() {
-        let srv = server::Server::start("127.0.0.1:0").await.unwrap();
+        let srv = server::Server::start().await.unwrap();
         let report = fetch_all(srv.addr, 120, 4).await.unwrap();
         assert_eq!(report.ok, 120);
         assert!(report.peak <= 4 && report.peak >= 1, "{report:?}");
-        srv.stop();
+        srv.stop().await;
     }
 
     #[gorun::test(procs = 2)]
     async fn reqwest_timeouts_fire_under_gorun() {
-        let srv = server::Server::start("127.0.0.1:0").await.unwrap();
+        let srv = server::Server::start().await.unwrap();
         assert!(slow_request_times_out(srv.addr).await);
-        srv.stop();
+        srv.stop().await;
     }
 
     #[gorun::test(procs = 2)]
