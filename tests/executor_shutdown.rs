@@ -117,6 +117,12 @@ fn worker_threads_are_joined() {
             .await
             .unwrap()
     });
+    // A thread names itself when it first runs, which under load can be after
+    // block_on returns: wait (bounded) for all five to show.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while count_threads("joincheck-") < 5 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     assert_eq!(
         count_threads("joincheck-"),
         5,
