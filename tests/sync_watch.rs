@@ -2,55 +2,17 @@
 //! sender's update methods, cancellation, and use from other executors.
 
 use std::future::Future;
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use gorun::sync::watch;
 
-fn poll_once<F: Future>(f: Pin<&mut F>) -> Poll<F::Output> {
-    f.poll(&mut Context::from_waker(Waker::noop()))
-}
-
-/// Spawns `fut` on a fresh runtime and returns what the task dump says it waits on.
-fn dump_wait_reason(fut: impl Future<Output = ()> + Send + 'static) -> Option<gorun::WaitReason> {
-    let rt = gorun::Runtime::builder().procs(1).build().unwrap();
-    let h = rt.spawn(fut);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let dump = rt.handle().dump();
-        if let Some(t) = dump
-            .tasks
-            .iter()
-            .find(|t| t.state == gorun::TaskState::Waiting)
-        {
-            h.abort();
-            return t.wait;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never waited:\n{dump}"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-struct CountWaker(AtomicUsize);
-
-impl Wake for CountWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, SeqCst);
-    }
-}
-
-fn counting_waker() -> (Arc<CountWaker>, Waker) {
-    let c = Arc::new(CountWaker(AtomicUsize::new(0)));
-    (c.clone(), Waker::from(c))
-}
-
-fn assert_send<T: Send>(_: &T) {}
+#[path = "common/sync_support.rs"]
+mod support;
+use support::*;
 
 #[test]
 fn handles_and_futures_are_send() {
