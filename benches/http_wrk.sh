@@ -9,6 +9,8 @@
 #   ROUNDS=9 DURATION=4 benches/http_wrk.sh   # nine alternating rounds, medians
 #   DURATION=10 THREADS=4 benches/http_wrk.sh
 #   SERVER_CPUS=0 WRK_CPUS=1 THREADS=1 benches/http_wrk.sh   # pinned (taskset)
+#   APP=axum benches/http_wrk.sh              # an axum Router: gorun::http::serve
+#   APP=axum ROUTE=/json benches/http_wrk.sh  #   against axum::serve's way on tokio
 #
 # wrk runs on the same machine as the server and competes with it for the cores,
 # so compare the two runtimes within one run, not across machines. SERVER_CPUS and
@@ -21,6 +23,8 @@ DURATION=${DURATION:-5}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-"50 500"}
 ROUNDS=${ROUNDS:-1}
+APP=${APP:-hyper}
+ROUTE=${ROUTE:-/}
 GORUN_PORT=${GORUN_PORT:-18480}
 TOKIO_PORT=${TOKIO_PORT:-18481}
 
@@ -30,8 +34,13 @@ if ! command -v wrk >/dev/null; then
     exit 1
 fi
 
-cargo build --release --example http_server --features hyper
-BIN=target/release/examples/http_server
+case "$APP" in
+    hyper) cargo build --release --example http_server --features hyper
+           BIN=target/release/examples/http_server ;;
+    axum)  cargo build --release --example axum_server --features http
+           BIN=target/release/examples/axum_server ;;
+    *) echo "APP is hyper or axum" >&2; exit 1 ;;
+esac
 
 PIDS=()
 cleanup() {
@@ -43,7 +52,11 @@ trap cleanup EXIT
 # Starts a server and waits (up to 10 s) until its port accepts.
 start() { # port, extra args...
     local port=$1; shift
-    ${SERVER_CPUS:+taskset -c "$SERVER_CPUS"} "$BIN" --serve "127.0.0.1:$port" "$@" >/dev/null &
+    if [ "$APP" = axum ]; then
+        AXUM_SERVER_ADDR="127.0.0.1:$port" ${SERVER_CPUS:+taskset -c "$SERVER_CPUS"} "$BIN" --bare "$@" >/dev/null &
+    else
+        ${SERVER_CPUS:+taskset -c "$SERVER_CPUS"} "$BIN" --serve "127.0.0.1:$port" "$@" >/dev/null &
+    fi
     PIDS+=($!)
     for _ in $(seq 100); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
@@ -70,7 +83,7 @@ HZ=$(getconf CLK_TCK)
 bench() { # port, connections, server pid
     local out rps p99 errs t0 t1 n cpu
     t0=$(ticks "$3")
-    out=$(${WRK_CPUS:+taskset -c "$WRK_CPUS"} wrk -t"$THREADS" -c"$2" -d"${DURATION}s" --latency "http://127.0.0.1:$1/")
+    out=$(${WRK_CPUS:+taskset -c "$WRK_CPUS"} wrk -t"$THREADS" -c"$2" -d"${DURATION}s" --latency "http://127.0.0.1:$1$ROUTE")
     t1=$(ticks "$3")
     rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
     p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
@@ -82,7 +95,7 @@ bench() { # port, connections, server pid
 
 start "$GORUN_PORT"
 start "$TOKIO_PORT" --tokio
-echo "wrk -t$THREADS -d${DURATION}s on $(nproc) cores, $ROUNDS round(s), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$APP $ROUTE: wrk -t$THREADS -d${DURATION}s on $(nproc) cores, $ROUNDS round(s), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-6s %-6s %12s %10s %14s   %s\n' conns server "req/s" "p99 ms" "cpu us/req" errors
 # One round: both servers at `$1` connections, in the order given; prints their lines
 # and appends "req/s p99 cpu" ratios (gorun/tokio) to $RATIOS.

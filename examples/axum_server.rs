@@ -18,8 +18,9 @@
 //!   over HTTP/1.1 and HTTP/2, then shuts down with a slow request in flight and
 //!   checks that it completes and that new connections are refused.
 //! - `cargo test --example axum_server --features http` runs the same self-test.
-//! - `... -- --bare` serves `GET /` alone (no layers); `... -- --tokio` serves
-//!   that on tokio instead, the way `axum::serve` does, to compare with `wrk`.
+//! - `... -- --bare` serves `GET /` and `GET /json` alone (no layers); `... -- --tokio` serves
+//!   them on tokio instead, the way `axum::serve` does, to compare with `wrk`
+//!   (`APP=axum benches/http_wrk.sh`).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -129,10 +130,13 @@ fn app(state: Arc<AppState>, timeout: Duration) -> Router {
         .with_state(state)
 }
 
-/// `GET /` alone, no layers: what `--bare` and `--tokio` serve, to compare the
-/// serving machinery under `wrk`.
+/// `GET /` and `GET /json` alone, no layers: what `--bare` and `--tokio` serve, to
+/// compare the serving machinery under `wrk` (`APP=axum benches/http_wrk.sh`).
 fn bare_app() -> Router {
-    Router::new().route("/", get(hello))
+    Router::new().route("/", get(hello)).route(
+        "/json",
+        get(|| async { Json(serde_json::json!({ "message": "Hello, World!" })) }),
+    )
 }
 
 /// `--tokio`: [`bare_app`] on tokio's multi-thread runtime, served the way
