@@ -34,6 +34,9 @@ pub(crate) struct BlockingPool {
     max_threads: usize,
     keep_alive: Duration,
     running: AtomicUsize,
+    /// Closures queued or running: a worker about to park spins briefly while one
+    /// is, since its completion usually wakes a task at once.
+    in_flight: AtomicUsize,
 }
 
 struct PoolState {
@@ -95,6 +98,7 @@ impl BlockingPool {
             max_threads,
             keep_alive,
             running: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
         }
     }
 
@@ -104,6 +108,11 @@ impl BlockingPool {
 
     pub(crate) fn num_running(&self) -> usize {
         self.running.load(Ordering::SeqCst)
+    }
+
+    /// Closures queued or running (relaxed: a hint for spinning workers).
+    pub(crate) fn num_in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// Counts a blocking call made outside the pool (`block_in_place`) as a
@@ -155,6 +164,7 @@ impl BlockingPool {
             return;
         }
         st.queue.push_back(task);
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
         if st.idle > 0 {
             st.idle -= 1;
             st.notified += 1;
@@ -191,6 +201,7 @@ impl BlockingPool {
                 drop(st);
                 task.run();
                 self.running.fetch_sub(1, Ordering::SeqCst);
+                self.in_flight.fetch_sub(1, Ordering::Relaxed);
                 if shared.driver.timer.is_paused() {
                     // The paused clock may now auto-advance.
                     shared.driver.unpark();
@@ -238,6 +249,7 @@ impl BlockingPool {
                 st.deadline,
             )
         };
+        self.in_flight.fetch_sub(queued.len(), Ordering::Relaxed);
         drop(queued);
         let me = thread::current().id();
         for h in handles {

@@ -49,6 +49,9 @@ const TIMER_CHECK_PERIOD: Duration = Duration::from_micros(200);
 /// timer slack (50 µs by default), as it does Go's; tightening the slack made the
 /// naps cost CPU (measured in `nap`).
 const NAP: Duration = Duration::from_micros(3);
+/// How long an idle worker spins for a running blocking closure's wake-up before it
+/// parks (see `spin_for_blocking`).
+const BLOCKING_SPIN: Duration = Duration::from_micros(30);
 
 pub(crate) struct WorkerCtx {
     shared: Arc<Shared>,
@@ -67,6 +70,8 @@ pub(crate) struct WorkerCtx {
     parked: Cell<bool>,
     /// Naps taken since this worker last ran a task or parked.
     naps: Cell<u32>,
+    /// Spun for a blocking closure since it last ran a task (`spin_for_blocking`).
+    spun: Cell<bool>,
     /// Ticks until this worker next fires its own due timers, and the interval it
     /// is reset to (see [`TIMER_CHECK_PERIOD`]).
     timer_countdown: Cell<u32>,
@@ -175,6 +180,7 @@ impl WorkerCtx {
             is_searching: Cell::new(false),
             parked: Cell::new(false),
             naps: Cell::new(0),
+            spun: Cell::new(false),
             timer_countdown: Cell::new(GLOBAL_QUEUE_INTERVAL),
             timer_interval: Cell::new(GLOBAL_QUEUE_INTERVAL),
             interval_start: Cell::new(None),
@@ -273,7 +279,7 @@ impl WorkerCtx {
                 self.run_task(task);
                 continue;
             }
-            if self.nap() {
+            if self.nap() || self.spin_for_blocking() {
                 continue;
             }
             self.park();
@@ -446,12 +452,43 @@ impl WorkerCtx {
         true
     }
 
+    /// Spins briefly, still searching, while a blocking closure runs: its
+    /// completion usually wakes a task within microseconds (a `spawn_blocking`
+    /// round trip: file I/O, DNS), and finding it here saves parking this worker
+    /// and a futex wake to get it back (Go's spinning M, which spins before it
+    /// sleeps). Returns whether work turned up; bounded by [`BLOCKING_SPIN`], once per
+    /// idle spell.
+    fn spin_for_blocking(&self) -> bool {
+        let shared = &*self.shared;
+        if self.spun.get() || shared.blocking.num_in_flight() == 0 {
+            return false;
+        }
+        self.spun.set(true);
+        if !self.is_searching.get() && shared.idle.transition_worker_to_searching() {
+            // Counted as searching, a completion's push wakes no parked worker.
+            self.is_searching.set(true);
+        }
+        let start = Instant::now();
+        loop {
+            for _ in 0..32 {
+                std::hint::spin_loop();
+            }
+            if !shared.injector.is_empty() || !self.local.is_empty() {
+                return true;
+            }
+            if start.elapsed() >= BLOCKING_SPIN || shared.blocking.num_in_flight() == 0 {
+                return !shared.injector.is_empty();
+            }
+        }
+    }
+
     fn run_task(&self, task: Notified) {
         self.naps.set(0);
         if self.is_searching.replace(false) && self.shared.idle.transition_worker_from_searching() {
             // The last searcher found work: wake another to look for more.
             self.shared.notify_parked();
         }
+        self.spun.set(false);
         task.run();
     }
 
