@@ -41,8 +41,8 @@ where
 pub(crate) struct SetCurrentGuard {
     prev: Option<Arc<Shared>>,
     _timer: gorun_timer::EnterGuard,
-    /// tokio's context for crates that call tokio (dropped before `prev` is restored,
-    /// in the order it was entered).
+    /// tokio's context for crates that call tokio: left when this guard drops, so
+    /// nested guards leave it in the reverse order of entering, as tokio requires.
     #[cfg(feature = "tokio-compat")]
     _tokio: tokio::runtime::EnterGuard<'static>,
 }
