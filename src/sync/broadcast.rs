@@ -373,17 +373,17 @@ impl<T> Future for Closed<'_, T> {
         let this = self.get_mut();
         let coop = std::task::ready!(gorun_coop::poll_proceed(cx));
         let mut tail = this.shared.tail();
-        if tail.rx_cnt == 0 {
-            let old = this.key.take().and_then(|k| tail.tx_waiters.remove(k));
-            drop(tail);
-            drop(old);
+        // A subscribe may have reopened the channel since we were woken: re-armed then.
+        let no_receiver = tail.rx_cnt == 0;
+        let (done, old) = tail
+            .tx_waiters
+            .poll_until(&mut this.key, no_receiver, cx.waker());
+        drop(tail);
+        drop(old);
+        if done {
             coop.made_progress();
             return Poll::Ready(());
         }
-        // (Re-)arm: a subscribe may have reopened the channel since we were woken.
-        let old = tail.tx_waiters.register(&mut this.key, cx.waker());
-        drop(tail);
-        drop(old);
         gorun_coop::set_wait_reason(WaitReason::ChanSend);
         Poll::Pending
     }

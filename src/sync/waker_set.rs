@@ -75,6 +75,24 @@ impl WakerSet {
         }
     }
 
+    /// One poll of a wait for a condition the caller checked under its lock: if
+    /// `done`, frees `key`'s entry (if any) and returns `true`; else (re-)arms it with
+    /// `waker` (the condition may have turned false again since a wake-up). Returns
+    /// the waker that left the set, to drop after unlocking.
+    #[must_use = "drop the displaced waker after unlocking"]
+    pub(crate) fn poll_until(
+        &mut self,
+        key: &mut Option<usize>,
+        done: bool,
+        waker: &Waker,
+    ) -> (bool, Option<Waker>) {
+        if done {
+            (true, key.take().and_then(|k| self.remove(k)))
+        } else {
+            (false, self.register(key, waker))
+        }
+    }
+
     /// Whether any entry is waiting (so a [`WakeList`] is worth building).
     pub(crate) fn has_waiting(&self) -> bool {
         self.waiting > 0

@@ -403,17 +403,15 @@ impl<T> Future for Closed<'_, T> {
         let this = self.get_mut();
         let coop = std::task::ready!(gorun_coop::poll_proceed(cx));
         let mut w = this.shared.waiters();
-        if this.shared.rx_count.load(Acquire) == 0 {
-            let old = this.key.take().and_then(|k| w.tx.remove(k));
-            drop(w);
-            drop(old);
+        // A subscribe may have reopened the channel since we were woken: re-armed then.
+        let no_receiver = this.shared.rx_count.load(Acquire) == 0;
+        let (done, old) = w.tx.poll_until(&mut this.key, no_receiver, cx.waker());
+        drop(w);
+        drop(old);
+        if done {
             coop.made_progress();
             return Poll::Ready(());
         }
-        // (Re-)arm: a subscribe may have reopened the channel since we were woken.
-        let old = w.tx.register(&mut this.key, cx.waker());
-        drop(w);
-        drop(old);
         gorun_coop::set_wait_reason(WaitReason::ChanSend);
         Poll::Pending
     }
