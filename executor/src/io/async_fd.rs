@@ -145,6 +145,13 @@ impl<T: AsFd> AsyncFd<T> {
         self.inner.take().expect("present until into_inner")
     }
 
+    /// Consumes a guard's readiness, if it still holds one.
+    fn clear_ready_event(&self, ev: &mut Option<ReadyEvent>) {
+        if let Some(ev) = ev.take() {
+            self.reg.clear_readiness(ev);
+        }
+    }
+
     fn deregister(&self) {
         if let Some(inner) = &self.inner {
             // The fd `inner` lends now: never one it does not hold.
@@ -253,6 +260,21 @@ impl<T: AsFd> Drop for AsyncFd<T> {
     }
 }
 
+/// `try_io`'s result: `WouldBlock` becomes [`TryIoError`] once `clear` has consumed
+/// the guard's readiness (the next wait then waits for a new event).
+fn would_block_clears<R>(
+    r: io::Result<R>,
+    clear: impl FnOnce(),
+) -> Result<io::Result<R>, TryIoError> {
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            clear();
+            Err(TryIoError(()))
+        }
+        r => Ok(r),
+    }
+}
+
 /// `f` would have blocked: the readiness was cleared (from
 /// [`AsyncFdReadyGuard::try_io`]); wait again.
 #[derive(Debug)]
@@ -270,9 +292,7 @@ impl<'a, T: AsFd> AsyncFdReadyGuard<'a, T> {
     /// next wait waits for a new event. An event that arrived since this guard was
     /// made is kept.
     pub fn clear_ready(&mut self) {
-        if let Some(ev) = self.ev.take() {
-            self.fd.reg.clear_readiness(ev);
-        }
+        self.fd.clear_ready_event(&mut self.ev);
     }
 
     /// Keeps the readiness (the default when the guard drops).
@@ -289,13 +309,8 @@ impl<'a, T: AsFd> AsyncFdReadyGuard<'a, T> {
         &mut self,
         f: impl FnOnce(&'a AsyncFd<T>) -> io::Result<R>,
     ) -> Result<io::Result<R>, TryIoError> {
-        match f(self.fd) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.clear_ready();
-                Err(TryIoError(()))
-            }
-            r => Ok(r),
-        }
+        let r = f(self.fd);
+        would_block_clears(r, || self.clear_ready())
     }
 
     /// The `AsyncFd`.
@@ -327,9 +342,7 @@ pub struct AsyncFdReadyMutGuard<'a, T: AsFd> {
 impl<T: AsFd> AsyncFdReadyMutGuard<'_, T> {
     /// See [`AsyncFdReadyGuard::clear_ready`].
     pub fn clear_ready(&mut self) {
-        if let Some(ev) = self.ev.take() {
-            self.fd.reg.clear_readiness(ev);
-        }
+        self.fd.clear_ready_event(&mut self.ev);
     }
 
     /// Keeps the readiness.
@@ -345,13 +358,8 @@ impl<T: AsFd> AsyncFdReadyMutGuard<'_, T> {
         &mut self,
         f: impl FnOnce(&mut AsyncFd<T>) -> io::Result<R>,
     ) -> Result<io::Result<R>, TryIoError> {
-        match f(self.fd) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.clear_ready();
-                Err(TryIoError(()))
-            }
-            r => Ok(r),
-        }
+        let r = f(self.fd);
+        would_block_clears(r, || self.clear_ready())
     }
 
     /// The inner value.
