@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use gorun::errgroup::Group;
 use gorun::sync::Barrier;
+use gorun_ecosystem::Insufficient;
 use tokio_postgres::config::Host;
 use tokio_postgres::{Client, Config, NoTls};
 
@@ -234,26 +235,6 @@ struct InsertReport {
     peak_in_flight: usize,
 }
 
-/// A transfer that would leave `from` below zero; nothing was changed.
-#[derive(Debug, PartialEq, Eq)]
-struct Insufficient {
-    id: i32,
-    had: i64,
-    wanted: i64,
-}
-
-impl std::fmt::Display for Insufficient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "item {} has {} in stock, {} wanted: rolled back",
-            self.id, self.had, self.wanted
-        )
-    }
-}
-
-impl std::error::Error for Insufficient {}
-
 /// The store: a table of its own on one connection.
 struct Store {
     db: Db,
@@ -377,7 +358,7 @@ impl Store {
         if left < 0 {
             tx.rollback().await?;
             return Err(Insufficient {
-                id: from,
+                id: from.into(),
                 had: left + qty,
                 wanted: qty,
             }

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gorun::errgroup::Group;
+use gorun_ecosystem::Insufficient;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 /// Errors from the store: sqlx's, or a refused transfer.
@@ -57,26 +58,6 @@ struct InsertReport {
     /// The most inserts in flight at once.
     peak: usize,
 }
-
-/// A transfer that would leave `from` below zero; nothing was changed.
-#[derive(Debug, PartialEq, Eq)]
-struct Insufficient {
-    id: i64,
-    had: i64,
-    wanted: i64,
-}
-
-impl std::fmt::Display for Insufficient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "item {} has {} in stock, {} wanted: rolled back",
-            self.id, self.had, self.wanted
-        )
-    }
-}
-
-impl std::error::Error for Insufficient {}
 
 /// The inventory store: a pool of SQLite connections to one file.
 struct Store {
