@@ -122,7 +122,7 @@ impl<T: AsFd> AsyncFd<T> {
     /// As [`new`](Self::new).
     pub fn with_interest(inner: T, interest: Interest) -> io::Result<AsyncFd<T>> {
         let fd = inner.as_fd().as_raw_fd();
-        let reg = Registration::new(&mut SourceFd(&fd), interest.0)?;
+        let reg = Registration::new(&mut SourceFd(&fd), fd, interest.0)?;
         Ok(AsyncFd {
             reg,
             inner: Some(inner),

@@ -1,14 +1,17 @@
-//! The reactor: one `mio::Poll` per runtime, polled by the worker that holds the
-//! driver (Go's netpoller: one M blocks in `netpoll(delay)` with the timer's timeout).
+//! A reactor: one `mio::Poll` per worker. The worker registers the sockets it creates
+//! or accepts here and polls it itself, never blocking: a sleeping worker waits in
+//! the root poll or on its condvar (see `driver.rs` for who else turns a reactor,
+//! and when).
 //!
 //! # Invariants
-//! - Only the driver holder calls [`Reactor::turn`] (the driver's lock guarantees it;
-//!   the `poll` mutex is never contended and only makes that visible to the compiler).
+//! - One turn at a time: the `poll` mutex is held for the whole turn. A thread that
+//!   finds it held ([`Reactor::try_turn_now`]) leaves the events to the turn in
+//!   progress, or to a later one.
+//! - `turns` counts turns begun, incremented under the `poll` lock before the poll:
+//!   a turn begun after an event was queued returns that event (or a turn before it
+//!   did), which `handoff.rs` relies on.
 //! - A token is a slab index with a generation: an event for a registration that was
 //!   dropped (and whose slot was reused) since the poll returned is ignored.
-//! - [`Reactor::wake`] writes to the mio `Waker`, whose event stays pending until the
-//!   next poll: a wake sent before the driver holder blocks makes that poll return at
-//!   once, so it is never lost.
 //! - After [`Reactor::shutdown`] no registration is accepted and every live one
 //!   answers with an error, so no task waits forever on a dead runtime.
 //! - The process's signal pipe is registered at most once per reactor, under
@@ -16,19 +19,20 @@
 //!   `signal::dispatch` (drain the pipe, broadcast) instead of waking a registration.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mio::event::Source;
 use mio::{Events, Interest, Poll, Registry, Token};
 
-use super::deadline::{Deadline, DEADLINE_TOKEN};
 use super::scheduled_io::{self, ScheduledIo};
 
+/// Never a slab token (no waker is registered: nobody sleeps in a reactor, see
+/// `driver.rs`); reserved so the token space matches the root's.
 const WAKE_TOKEN: Token = Token(usize::MAX);
 /// Never a slab token: its index part is `INDEX_MASK - 1`, above where `register`
-/// stops (so is `DEADLINE_TOKEN`'s, `INDEX_MASK - 2`).
+/// stops.
 const SIGNAL_TOKEN: Token = Token(usize::MAX - 1);
 const INDEX_BITS: u32 = usize::BITS / 2;
 const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
@@ -64,15 +68,12 @@ impl Slab {
     }
 }
 
-/// What only the driver holder touches: the poll, its event buffer, and the
-/// registrations an event batch readies (kept to reuse its allocation).
+/// What only the thread turning the reactor touches: the poll, its event buffer, and
+/// the registrations an event batch readies (kept to reuse its allocation).
 struct Turn {
     poll: Poll,
     events: Events,
     batch: Vec<(Arc<ScheduledIo>, usize)>,
-    /// Ends a wait for a timer to the nanosecond (`deadline.rs`); `None` where the
-    /// platform has none.
-    deadline: Option<Deadline>,
 }
 
 /// The readiness bits of a mio event.
@@ -98,8 +99,11 @@ fn readiness(ev: &mio::event::Event) -> usize {
 
 pub(crate) struct Reactor {
     poll: Mutex<Turn>,
+    /// Turns begun (see the invariants).
+    turns: AtomicU64,
+    /// The epoll descriptor, for the root poll's watch (`root.rs`).
+    fd: std::os::fd::RawFd,
     registry: Registry,
-    waker: mio::Waker,
     slab: Mutex<Slab>,
     /// Live registrations; busy workers skip the non-blocking poll when zero.
     registered: AtomicUsize,
@@ -115,17 +119,16 @@ impl Reactor {
     pub(crate) fn new() -> io::Result<Reactor> {
         let poll = Poll::new()?;
         let registry = poll.registry().try_clone()?;
-        let waker = mio::Waker::new(poll.registry(), WAKE_TOKEN)?;
-        let deadline = Deadline::new(poll.registry());
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&poll);
         Ok(Reactor {
             poll: Mutex::new(Turn {
                 poll,
                 events: Events::with_capacity(EVENTS_CAPACITY),
                 batch: Vec::with_capacity(EVENTS_CAPACITY),
-                deadline,
             }),
+            turns: AtomicU64::new(0),
+            fd,
             registry,
-            waker,
             slab: Mutex::new(Slab::default()),
             registered: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
@@ -143,28 +146,35 @@ impl Reactor {
         self.registered.load(Relaxed) > 0
     }
 
-    /// Interrupts the poll of the driver holder (or makes its next one return).
-    pub(crate) fn wake(&self) {
-        // Failure means the eventfd counter is saturated: a wake is pending anyway.
-        let _ = self.waker.wake();
+    /// The epoll descriptor (to watch this reactor from the root poll).
+    pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd
     }
 
-    /// Polls for events for `timeout` at most (`None`: until one arrives or a wake)
-    /// and dispatches them. Returns how many registrations got readiness.
-    pub(crate) fn turn(&self, timeout: Option<Duration>) -> usize {
-        let mut guard = self.poll.lock().unwrap_or_else(|e| e.into_inner());
+    /// Turns begun so far.
+    pub(crate) fn turns(&self) -> u64 {
+        self.turns.load(SeqCst)
+    }
+
+    /// Collects and dispatches the events ready now, unless a turn is in progress
+    /// (`None`): that turn returns them, or they were already taken.
+    pub(crate) fn try_turn_now(&self) -> Option<usize> {
+        let guard = match self.poll.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        Some(self.turn_locked(guard))
+    }
+
+    fn turn_locked(&self, mut guard: std::sync::MutexGuard<'_, Turn>) -> usize {
+        self.turns.fetch_add(1, SeqCst);
         let Turn {
             poll,
             events,
             batch,
-            deadline,
         } = &mut *guard;
-        if let (Some(t), Some(d)) = (timeout, deadline.as_ref()) {
-            // Ends the wait at `t` exactly; the poll's own timeout (rounded up to
-            // whole milliseconds) stays as the backstop.
-            d.arm(t);
-        }
-        if let Err(e) = poll.poll(events, timeout) {
+        if let Err(e) = poll.poll(events, Some(Duration::ZERO)) {
             if e.kind() != io::ErrorKind::Interrupted {
                 // Nothing sensible to do but report nothing; the next turn retries.
                 return 0;
@@ -179,11 +189,6 @@ impl Reactor {
                 match ev.token() {
                     WAKE_TOKEN => {}
                     SIGNAL_TOKEN => signal = true,
-                    DEADLINE_TOKEN => {
-                        if let Some(d) = deadline.as_ref() {
-                            d.clear();
-                        }
-                    }
                     token => {
                         if let Some(io) = slab.lookup(token) {
                             batch.push((io.clone(), readiness(ev)));
@@ -209,6 +214,18 @@ impl Reactor {
         interest: Interest,
     ) -> io::Result<(Token, Arc<ScheduledIo>)> {
         let io = Arc::new(ScheduledIo::new());
+        let token = self.register_cell(source, interest, io.clone())?;
+        Ok((token, io))
+    }
+
+    /// Registers `source` for `interest` with an existing readiness cell (a socket
+    /// moving here from another reactor keeps its cell); the token to use.
+    pub(crate) fn register_cell(
+        &self,
+        source: &mut impl Source,
+        interest: Interest,
+        io: Arc<ScheduledIo>,
+    ) -> io::Result<Token> {
         let token = {
             let mut slab = self.slab();
             if self.shutdown.load(Acquire) {
@@ -218,8 +235,7 @@ impl Reactor {
                 Some(i) => i,
                 None => {
                     let i = slab.slots.len();
-                    // The top three indices belong to `DEADLINE_TOKEN`, `SIGNAL_TOKEN`
-                    // and `WAKE_TOKEN`.
+                    // The top indices belong to `SIGNAL_TOKEN` and `WAKE_TOKEN`.
                     if i >= INDEX_MASK - 2 {
                         return Err(io::Error::other("gorun: too many registered sockets"));
                     }
@@ -231,7 +247,7 @@ impl Reactor {
                 }
             };
             let slot = &mut slab.slots[index];
-            slot.io = Some(io.clone());
+            slot.io = Some(io);
             token_of(index, slot.generation)
         };
         self.registered.fetch_add(1, Relaxed);
@@ -239,7 +255,7 @@ impl Reactor {
             self.release(token);
             return Err(e);
         }
-        Ok((token, io))
+        Ok(token)
     }
 
     /// Adds the process's signal pipe to the poll set, once: `open` gives this

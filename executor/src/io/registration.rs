@@ -10,7 +10,9 @@
 //!   `scheduled_io.rs`).
 
 use std::io;
-use std::sync::Arc;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 
 use mio::event::Source;
@@ -19,26 +21,122 @@ use mio::{Interest, Token};
 use super::reactor::Reactor;
 use super::scheduled_io::{Direction, ScheduledIo};
 
-/// A registration in a reactor: the token, the readiness cell, and the reactor.
-pub(crate) struct Registration {
+/// How many waits in a row from one other worker move a socket's registration there
+/// (`Registration::follow_task`): a task stolen once does not drag its socket along,
+/// one that keeps running elsewhere does.
+const MIGRATE_AFTER: usize = 4;
+
+/// Where a registration lives: its reactor and its token there.
+struct Home {
     reactor: Arc<Reactor>,
     token: Token,
+}
+
+/// A registration in a reactor: the readiness cell, and where it is registered.
+pub(crate) struct Registration {
+    home: Mutex<Home>,
+    /// `home.reactor`'s address, to tell without the lock whether a task polls this
+    /// socket from another worker than the one whose reactor serves it.
+    home_ptr: AtomicPtr<Reactor>,
+    /// The worker (plus one, shifted left 8) a task last waited on this socket from,
+    /// away from its reactor, and how many times in a row (low 8 bits); 0 when the
+    /// last wait was at home.
+    away: AtomicUsize,
     io: Arc<ScheduledIo>,
+    /// The descriptor and interest, to move the registration (see `follow_task`).
+    fd: RawFd,
+    interest: Interest,
 }
 
 impl Registration {
-    /// Registers `source` with the current runtime's reactor (the global runtime's
-    /// outside any runtime).
-    pub(crate) fn new(source: &mut impl Source, interest: Interest) -> io::Result<Registration> {
-        let reactor = crate::runtime::with_current_or_global(|s| s.driver.io.clone());
+    /// Registers `source`, whose descriptor is `fd`, with the current worker's
+    /// reactor (off the workers, one of the current runtime's, or the global
+    /// runtime's outside any runtime).
+    pub(crate) fn new(
+        source: &mut impl Source,
+        fd: RawFd,
+        interest: Interest,
+    ) -> io::Result<Registration> {
+        let reactor = crate::runtime::with_current_or_global(|s| {
+            s.driver
+                .reactor_for(crate::scheduler::current_worker(s))
+                .clone()
+        });
         let (token, io) = reactor.register(source, interest)?;
-        Ok(Registration { reactor, token, io })
+        Ok(Registration {
+            home_ptr: AtomicPtr::new(Arc::as_ptr(&reactor).cast_mut()),
+            home: Mutex::new(Home { reactor, token }),
+            away: AtomicUsize::new(0),
+            io,
+            fd,
+            interest,
+        })
+    }
+
+    fn home(&self) -> std::sync::MutexGuard<'_, Home> {
+        self.home.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Deregisters `source` (the one this was made for) from the reactor; the slot
     /// is freed when `self` drops.
     pub(crate) fn deregister(&self, source: &mut impl Source) {
-        self.reactor.deregister(source);
+        self.home().reactor.deregister(source);
+    }
+
+    /// A task is about to wait for this socket: if it has done so on one other
+    /// worker of the same runtime [`MIGRATE_AFTER`] times in a row, the registration
+    /// moves to that worker's reactor, so the wake-ups come where the task runs
+    /// (see `driver.rs`). Skipped if another task moves it now.
+    ///
+    /// The socket is added to the new reactor before it leaves the old one, with the
+    /// same readiness cell, so no event is lost: one the old reactor collected in
+    /// between lands in the same cell, and epoll reports a socket that is already
+    /// ready when it is added.
+    fn follow_task(&self) {
+        crate::scheduler::with_current_worker_driver(|driver, index| {
+            let Some(target) = driver.reactors().get(index) else {
+                return;
+            };
+            let home_ptr = self.home_ptr.load(Relaxed);
+            if std::ptr::eq(Arc::as_ptr(target), home_ptr) {
+                if self.away.load(Relaxed) != 0 {
+                    self.away.store(0, Relaxed);
+                }
+                return;
+            }
+            let seen = self.away.load(Relaxed);
+            let streak = if seen >> 8 == index + 1 {
+                (seen & 0xff) + 1
+            } else {
+                1
+            };
+            if streak < MIGRATE_AFTER {
+                self.away.store((index + 1) << 8 | streak, Relaxed);
+                return;
+            }
+            self.away.store(0, Relaxed);
+            if !driver
+                .reactors()
+                .iter()
+                .any(|r| std::ptr::eq(Arc::as_ptr(r), home_ptr))
+            {
+                return; // on another runtime's reactor
+            }
+            let Ok(mut home) = self.home.try_lock() else {
+                return;
+            };
+            let mut fd = mio::unix::SourceFd(&self.fd);
+            let Ok(token) = target.register_cell(&mut fd, self.interest, self.io.clone()) else {
+                return;
+            };
+            home.reactor.deregister(&mut fd);
+            home.reactor.release(home.token);
+            *home = Home {
+                reactor: target.clone(),
+                token,
+            };
+            self.home_ptr.store(Arc::as_ptr(target).cast_mut(), Relaxed);
+        });
     }
 
     pub(crate) fn poll_ready(
@@ -114,7 +212,13 @@ impl Registration {
     ) -> Poll<io::Result<R>> {
         let coop = ready!(gorun_coop::poll_proceed(cx));
         loop {
-            let ev = ready!(self.io.poll_ready(cx, dir))?;
+            let ev = match self.io.poll_ready(cx, dir) {
+                Poll::Ready(r) => r?,
+                Poll::Pending => {
+                    self.follow_task();
+                    return Poll::Pending;
+                }
+            };
             match f() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.io.clear_readiness(ev);
@@ -139,7 +243,8 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.reactor.release(self.token);
+        let home = self.home();
+        home.reactor.release(home.token);
     }
 }
 
@@ -149,9 +254,10 @@ pub(crate) struct PollEvented<E: Source> {
     reg: Registration,
 }
 
-impl<E: Source> PollEvented<E> {
+impl<E: Source + AsRawFd> PollEvented<E> {
     pub(crate) fn new(mut io: E, interest: Interest) -> io::Result<PollEvented<E>> {
-        let reg = Registration::new(&mut io, interest)?;
+        let fd = io.as_raw_fd();
+        let reg = Registration::new(&mut io, fd, interest)?;
         Ok(PollEvented { io: Some(io), reg })
     }
 
@@ -200,7 +306,7 @@ impl<E: Source> PollEvented<E> {
     /// Deregisters the source and gives it back (for `into_std`).
     pub(crate) fn into_inner(mut self) -> E {
         let mut io = self.io.take().expect("present until drop");
-        self.reg.reactor.deregister(&mut io);
+        self.reg.deregister(&mut io);
         io
     }
 
@@ -217,7 +323,7 @@ impl<E: Source> PollEvented<E> {
 impl<E: Source> Drop for PollEvented<E> {
     fn drop(&mut self) {
         if let Some(mut io) = self.io.take() {
-            self.reg.reactor.deregister(&mut io);
+            self.reg.deregister(&mut io);
             // `io` closes here; `reg` frees its slot right after.
         }
     }
@@ -225,6 +331,6 @@ impl<E: Source> Drop for PollEvented<E> {
 
 impl<E: Source + std::fmt::Debug> std::fmt::Debug for PollEvented<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.get().fmt(f)
+        self.io.as_ref().expect("present until drop").fmt(f)
     }
 }

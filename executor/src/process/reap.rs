@@ -172,6 +172,13 @@ impl Pidfd {
 }
 
 #[cfg(target_os = "linux")]
+impl std::os::fd::AsRawFd for Pidfd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+#[cfg(target_os = "linux")]
 impl mio::event::Source for Pidfd {
     fn register(
         &mut self,

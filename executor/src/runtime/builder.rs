@@ -390,7 +390,9 @@ impl Builder {
             }
         });
         shared.driver.timer.set_panic_handler(report.clone());
-        shared.driver.io.set_panic_handler(report);
+        for r in shared.driver.reactors() {
+            r.set_panic_handler(report.clone());
+        }
         if self.current_thread {
             shared.keep_core(locals);
         } else {

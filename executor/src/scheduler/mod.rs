@@ -43,6 +43,7 @@ pub use block_in_place::block_in_place;
 pub(crate) use current::drive;
 pub(crate) use idle::Idle;
 pub(crate) use park::Parker;
+pub(crate) use worker::{current_index as current_worker, with_current_worker_driver};
 
 /// State shared by the workers of one runtime and every handle to it.
 pub(crate) struct Shared {

@@ -7,20 +7,27 @@
 //! 3. the local queue, then a batch from the injector;
 //! 4. as a searcher (at most half the workers at once), half of a random victim's
 //!    queue, then the injector;
-//! 5. nap: a searcher that found nothing while another worker runs tasks polls the
+//! 5. this worker's own reactor, without blocking (`turn_own`): the tasks its sockets
+//!    wake stay here, thread-per-core's locality (`driver.rs`). After stealing, not
+//!    before: tasks queued behind another worker's long poll wait less (under the
+//!    `mixed` workload of `benches/io_locality.rs` the light requests' p99 fell from
+//!    25-37 to 21-25 ms), and TCP echo kept its gain;
+//! 6. nap: a searcher that found nothing while another worker runs tasks polls the
 //!    driver without blocking and, if that fired nothing, sleeps briefly, still
 //!    searching; then it looks again (see `nap`);
-//! 6. park: on the driver with the next timer's timeout if it is free, else on the
+//! 7. park: on the driver with the next timer's timeout if it is free, else on the
 //!    worker's condvar. What the driver turn wakes lands in the local queue; the
 //!    worker leaves its park to run it and wakes one other worker if there is more.
 //!
-//! A worker out of tasks does not poll the driver without blocking before it steals
-//! (as Go's `findrunnable` does), only before a nap: its park is a driver turn that
-//! returns at once when events are ready. Measured with hyper's hello under `wrk -t2`
-//! on two cores, five or six alternating runs each: without that poll the p99
-//! latency fell from 4.11–4.31 to 3.32–3.38 ms at `-c 50` and from 15.0 to 12.9 ms
-//! at `-c 500`, at the same req/s and CPU per request within noise
-//! (benches/README.md).
+//! Wakes from the worker's own reactor and timer turns go to the local queue, never
+//! to `runnext`, which no other worker can steal from (see `batch_wakes`).
+//!
+//! Before per-worker reactors, a worker out of tasks did not poll the one shared
+//! driver before it stole (as Go's `findrunnable` does), only before a nap: measured
+//! with hyper's hello under `wrk -t2` on two cores, that poll raised the p99 latency
+//! (4.11–4.31 against 3.32–3.38 ms at `-c 50`). Its own reactor is another matter:
+//! no lock, no other worker's sockets, and the wake-ups it finds are this worker's
+//! to run (benches/README.md, "I/O locality").
 
 use std::cell::Cell;
 use std::ptr;
@@ -108,6 +115,25 @@ fn with_worker<R>(f: impl FnOnce(Option<&WorkerCtx>) -> R) -> R {
     // SAFETY: a non-null pointer is set by `run` to a context on its stack, and
     // cleared before that context is dropped; only this thread reads it.
     f(unsafe { p.as_ref() })
+}
+
+/// The index of the worker this thread runs for `shared`, if it is one of its
+/// workers (or a current-thread runtime's `block_on`).
+pub(crate) fn current_index(shared: &Arc<Shared>) -> Option<usize> {
+    with_worker(|w| match w {
+        Some(w) if Arc::ptr_eq(&w.shared, shared) => Some(w.index),
+        _ => None,
+    })
+}
+
+/// Runs `f` with the driver of the runtime whose worker this thread is, and the
+/// worker's index; not at all off the workers.
+pub(crate) fn with_current_worker_driver(f: impl FnOnce(&crate::driver::Driver, usize)) {
+    with_worker(|w| {
+        if let Some(w) = w {
+            f(&w.shared.driver, w.index)
+        }
+    })
 }
 
 /// Queues a woken, spawned or yielding task: locally when called on one of this
@@ -279,6 +305,9 @@ impl WorkerCtx {
                 self.run_task(task);
                 continue;
             }
+            if self.turn_own() {
+                continue;
+            }
             if self.nap() || self.spin_for_blocking() {
                 continue;
             }
@@ -291,10 +320,7 @@ impl WorkerCtx {
     /// fire here, Go's timer stealing), or this worker's own timers if another
     /// worker holds the driver; and the timer check interval re-tuned.
     fn maintenance(&self) {
-        let driver = &self.shared.driver;
-        if driver.poll_nonblocking().is_none() {
-            driver.process_own(self.index);
-        }
+        self.poll_driver();
         self.timer_countdown.set(self.timer_interval.get());
         let now = Instant::now();
         if let Some(start) = self.interval_start.replace(Some(now)) {
@@ -303,6 +329,34 @@ impl WorkerCtx {
             self.timer_interval
                 .set(ticks.clamp(1, u128::from(GLOBAL_QUEUE_INTERVAL)) as u32);
         }
+    }
+
+    /// Out of queued tasks: collects this worker's own ready I/O before it looks
+    /// elsewhere (thread-per-core's loop: a socket's wake-ups stay on its worker).
+    /// Returns whether that queued any task.
+    fn turn_own(&self) -> bool {
+        self.batch_wakes(|| self.shared.driver.turn_own(self.index)) > 0 && !self.local.is_empty()
+    }
+
+    /// The driver without blocking (`Driver::poll_nonblocking`); returns how many
+    /// timers and sockets it fired.
+    fn poll_driver(&self) -> usize {
+        self.batch_wakes(|| self.shared.driver.poll_nonblocking(self.index))
+    }
+
+    /// Runs `turn`, a reactor or timer turn that returns how many things it fired,
+    /// with the wakes it causes going to the local queue as in a park: not to
+    /// `runnext`, which no other worker can steal from (a task woken there behind
+    /// one that runs long would wait for it), and with no notify each; one other
+    /// worker is woken after if more than one task came.
+    fn batch_wakes(&self, turn: impl FnOnce() -> usize) -> usize {
+        let was = self.parked.replace(true);
+        let n = turn();
+        self.parked.set(was);
+        if n > 0 && self.local.len() > 1 {
+            self.shared.notify_parked();
+        }
+        n
     }
 
     /// Fires this worker's due timers every `timer_interval` ticks: a busy worker
@@ -441,11 +495,7 @@ impl WorkerCtx {
         self.naps.set(naps + 1);
         // Go's `netpoll(0)` in `findrunnable`: ready I/O and due timers are work, so
         // the napper sleeps only when they fired nothing.
-        let driver = &self.shared.driver;
-        let fired = match driver.poll_nonblocking() {
-            Some(n) => n,
-            None => driver.process_own(self.index),
-        };
+        let fired = self.poll_driver();
         if fired == 0 {
             std::thread::sleep(NAP);
         }
@@ -513,7 +563,8 @@ impl WorkerCtx {
                 break;
             }
             let all_idle = || shared.is_idle();
-            if !shared.driver.park(self.index, all_idle) {
+            let is_parked = |w| shared.idle.is_parked(w);
+            if !shared.driver.park(self.index, all_idle, &is_parked) {
                 shared.parkers[self.index].park(None);
             }
             if !shared.idle.is_parked(self.index) {

@@ -168,7 +168,8 @@ pub(crate) fn next_id() -> u64 {
 /// polls the signal pipe, so someone dispatches while a listener waits.
 pub(crate) fn ensure_driver() -> io::Result<()> {
     let g = globals()?;
-    let reactor = crate::runtime::with_current_or_global(|s| s.driver.io.clone());
+    // Worker 0's reactor: any one serves, the root watches them all.
+    let reactor = crate::runtime::with_current_or_global(|s| s.driver.reactors()[0].clone());
     reactor.register_signal_pipe(|| Ok(mio::net::UnixStream::from_std(g.receiver.try_clone()?)))
 }
 
