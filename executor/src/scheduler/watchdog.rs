@@ -270,6 +270,14 @@ impl Watchdog {
         self.threshold.is_some()
     }
 
+    /// Worker `index`'s poll generation: odd while it polls a task, and the same
+    /// odd value for as long as that one poll runs (0 when the watchdog is off).
+    pub(crate) fn generation(&self, index: usize) -> u64 {
+        self.slots
+            .get(index)
+            .map_or(0, |w| w.gen.load(Ordering::Relaxed))
+    }
+
     /// Wakes the monitor if it sleeps: a worker left its park, or shutdown began.
     pub(crate) fn kick(&self) {
         if self.sleeping.load(Ordering::SeqCst) {

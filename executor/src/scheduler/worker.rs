@@ -5,13 +5,15 @@
 //! 2. `runnext`, unless it already ran `MAX_RUNNEXT` times in a row (a ping-ponging
 //!    pair must not starve the queue: tokio issue #4941);
 //! 3. the local queue, then a batch from the injector;
-//! 4. as a searcher (at most half the workers at once), half of a random victim's
-//!    queue, then the injector;
-//! 5. this worker's own reactor, without blocking (`turn_own`): the tasks its sockets
-//!    wake stay here, thread-per-core's locality (`driver.rs`). After stealing, not
-//!    before: tasks queued behind another worker's long poll wait less (under the
-//!    `mixed` workload of `benches/io_locality.rs` the light requests' p99 fell from
-//!    25-37 to 21-25 ms), and TCP echo kept its gain;
+//! 4. this worker's own reactor, without blocking (`turn_own`): the tasks its sockets
+//!    wake stay here, thread-per-core's locality (`driver.rs`); but first
+//! 5. as a searcher (at most half the workers at once), half of a random victim's
+//!    queue, then the injector. Stealing comes before the own reactor when another
+//!    worker with queued tasks has been in one poll for [`STUCK_POLL`]: its queue
+//!    waits behind that poll (`a_victim_is_stuck`). Under `benches/io_locality.rs`'s
+//!    `mixed` workload (5 ms CPU burns) the light requests' p99 was 25-37 ms with the
+//!    own reactor always first and 21-25 ms with stealing always first, which cost
+//!    hyper's hello under `wrk -c 50` 5-10 % of its req/s;
 //! 6. nap: a searcher that found nothing while another worker runs tasks polls the
 //!    driver without blocking and, if that fired nothing, sleeps briefly, still
 //!    searching; then it looks again (see `nap`);
@@ -52,6 +54,9 @@ const MAX_NAPS: u32 = 4;
 /// a worker that never parks fires at most about this late, plus the poll it waits
 /// behind.
 const TIMER_CHECK_PERIOD: Duration = Duration::from_micros(200);
+/// How long another worker must be in one poll, with tasks queued, before an idle
+/// worker steals from it before collecting its own I/O (see the module docs).
+const STUCK_POLL: Duration = Duration::from_micros(200);
 /// Go's `usleep(3)` in `runqgrab`. Linux stretches so short a sleep to the thread's
 /// timer slack (50 µs by default), as it does Go's; tightening the slack made the
 /// naps cost CPU (measured in `nap`).
@@ -86,6 +91,9 @@ pub(crate) struct WorkerCtx {
     /// When the current run of `GLOBAL_QUEUE_INTERVAL` ticks began.
     interval_start: Cell<Option<Instant>>,
     rng: Cell<u64>,
+    /// Per worker, the odd poll generation this worker last saw it in, and since
+    /// when (`a_victim_is_stuck`).
+    seen_polls: Box<[Cell<(u64, Instant)>]>,
     /// A current-thread runtime's `block_on` future was woken (see `current.rs`):
     /// the loop polls it, and a park returns for it. `None` on worker threads.
     main_woken: Option<Arc<AtomicBool>>,
@@ -197,6 +205,9 @@ impl WorkerCtx {
     ) -> WorkerCtx {
         WorkerCtx {
             rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17)),
+            seen_polls: (0..shared.stealers.len())
+                .map(|_| Cell::new((0, Instant::now())))
+                .collect(),
             shared,
             index,
             local,
@@ -301,11 +312,15 @@ impl WorkerCtx {
                 self.run_task(task);
                 continue;
             }
+            let steal_first = self.a_victim_is_stuck();
+            if !steal_first && self.turn_own() {
+                continue;
+            }
             if let Some(task) = self.steal_work() {
                 self.run_task(task);
                 continue;
             }
-            if self.turn_own() {
+            if steal_first && self.turn_own() {
                 continue;
             }
             if self.nap() || self.spin_for_blocking() {
@@ -416,6 +431,30 @@ impl WorkerCtx {
                 Steal::Empty => return None,
             }
         }
+    }
+
+    /// Whether another worker with queued tasks has been in one poll for at least
+    /// [`STUCK_POLL`] (its watchdog generation odd and unchanged since this worker
+    /// first saw it so). Never with the watchdog off.
+    fn a_victim_is_stuck(&self) -> bool {
+        let shared = &*self.shared;
+        if !shared.watchdog.is_enabled() {
+            return false;
+        }
+        let mut now = None;
+        let mut stuck = false;
+        for (v, seen) in self.seen_polls.iter().enumerate() {
+            let gen = shared.watchdog.generation(v);
+            if v == self.index || gen & 1 == 0 || shared.stealers[v].is_empty() {
+                continue;
+            }
+            let now = *now.get_or_insert_with(Instant::now);
+            match seen.get() {
+                (g, since) if g == gen => stuck |= now.duration_since(since) >= STUCK_POLL,
+                _ => seen.set((gen, now)),
+            }
+        }
+        stuck
     }
 
     fn next_rand(&self) -> u64 {
