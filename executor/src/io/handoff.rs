@@ -187,6 +187,24 @@ mod loom_models {
     }
 
     impl FakeReactor {
+        fn new() -> FakeReactor {
+            FakeReactor {
+                lock: Mutex::new(()),
+                turns: AtomicU64::new(0),
+                ready_list: Mutex::new(0),
+                taken: AtomicU64::new(0),
+            }
+        }
+
+        /// `ep_poll_callback`: queues an event and signals the root's wait queue
+        /// with the ready list still locked.
+        fn signal(&self, root_report: &AtomicU64) {
+            let mut list = self.ready_list.lock().unwrap();
+            *list += 1;
+            root_report.fetch_add(1, SeqCst);
+            drop(list);
+        }
+
         fn turn_locked(&self) {
             self.turns.fetch_add(1, SeqCst);
             let events = std::mem::take(&mut *self.ready_list.lock().unwrap());
@@ -212,12 +230,7 @@ mod loom_models {
     #[test]
     fn a_deferred_report_is_never_lost() {
         loom::model(|| {
-            let r = Arc::new(FakeReactor {
-                lock: Mutex::new(()),
-                turns: AtomicU64::new(0),
-                ready_list: Mutex::new(0),
-                taken: AtomicU64::new(0),
-            });
+            let r = Arc::new(FakeReactor::new());
             // The root's edge-triggered report: a count of signals not yet taken.
             let root_report = Arc::new(AtomicU64::new(0));
 
@@ -227,14 +240,7 @@ mod loom_models {
             };
             let source = {
                 let (r, root_report) = (r.clone(), root_report.clone());
-                thread::spawn(move || {
-                    // `ep_poll_callback` queues the event and signals the root's
-                    // wait queue with the reactor's ready list still locked.
-                    let mut list = r.ready_list.lock().unwrap();
-                    *list += 1;
-                    root_report.fetch_add(1, SeqCst);
-                    drop(list);
-                })
+                thread::spawn(move || r.signal(&root_report))
             };
             // The holder: takes the report if it has come, settles once past the
             // grace (racing the owner), then, both others done, until settled.
@@ -262,19 +268,8 @@ mod loom_models {
     #[test]
     fn a_report_after_the_owners_turn_is_taken() {
         loom::model(|| {
-            let r = Arc::new(FakeReactor {
-                lock: Mutex::new(()),
-                turns: AtomicU64::new(0),
-                ready_list: Mutex::new(0),
-                taken: AtomicU64::new(0),
-            });
+            let r = Arc::new(FakeReactor::new());
             let root_report = Arc::new(AtomicU64::new(0));
-            let signal = |r: &FakeReactor, root_report: &AtomicU64| {
-                let mut list = r.ready_list.lock().unwrap();
-                *list += 1;
-                root_report.fetch_add(1, SeqCst);
-                drop(list);
-            };
             let owner = {
                 let r = r.clone();
                 thread::spawn(move || r.turn())
@@ -282,8 +277,8 @@ mod loom_models {
             let source = {
                 let (r, root_report) = (r.clone(), root_report.clone());
                 thread::spawn(move || {
-                    signal(&r, &root_report);
-                    signal(&r, &root_report);
+                    r.signal(&root_report);
+                    r.signal(&root_report);
                 })
             };
             let mut deferred = Deferred::default();
