@@ -16,12 +16,13 @@
 //! often (thread-per-core's locality) and bounds how long one stuck worker delays
 //! its sockets (where thread-per-core has no answer).
 //!
-//! The loom model below checks the hand-off with the real type.
+//! The loom models below check the hand-off with the real type.
 
 /// How long a report about another worker's reactor waits for that worker's own
 /// turn before another worker takes the events, in nanoseconds. Above a busy
-/// worker's polling period (its maintenance runs about every 200 µs), so a worker
-/// keeps its own sockets while it keeps polling.
+/// worker's usual polling period (it turns its reactor whenever its queue runs dry,
+/// and at maintenance every 61 tasks), so a worker keeps its own sockets while it
+/// keeps polling. 100 µs measured no better under CPU burns (benches/LOG.md).
 pub(crate) const GRACE_NS: u64 = 500_000;
 
 #[derive(Clone, Copy, Debug)]

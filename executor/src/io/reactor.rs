@@ -28,9 +28,6 @@ use mio::{Events, Interest, Poll, Registry, Token};
 
 use super::scheduled_io::{self, ScheduledIo};
 
-/// Never a slab token (no waker is registered: nobody sleeps in a reactor, see
-/// `driver.rs`); reserved so the token space matches the root's.
-const WAKE_TOKEN: Token = Token(usize::MAX);
 /// Never a slab token: its index part is `INDEX_MASK - 1`, above where `register`
 /// stops.
 const SIGNAL_TOKEN: Token = Token(usize::MAX - 1);
@@ -187,7 +184,6 @@ impl Reactor {
             let slab = self.slab();
             for ev in events.iter() {
                 match ev.token() {
-                    WAKE_TOKEN => {}
                     SIGNAL_TOKEN => signal = true,
                     token => {
                         if let Some(io) = slab.lookup(token) {
@@ -235,7 +231,7 @@ impl Reactor {
                 Some(i) => i,
                 None => {
                     let i = slab.slots.len();
-                    // The top indices belong to `SIGNAL_TOKEN` and `WAKE_TOKEN`.
+                    // The top indices are reserved (`SIGNAL_TOKEN`'s among them).
                     if i >= INDEX_MASK - 2 {
                         return Err(io::Error::other("gorun: too many registered sockets"));
                     }
