@@ -35,6 +35,9 @@ use std::time::Duration;
 mod common;
 use common::workers;
 
+#[path = "common/tcp_echo.rs"]
+mod tcp_echo;
+
 #[path = "io_locality/echo.rs"]
 mod echo;
 #[path = "io_locality/mixed.rs"]

@@ -12,7 +12,6 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::net::SocketAddr;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
@@ -20,10 +19,10 @@ use criterion::{Criterion, Throughput};
 
 mod common;
 use common::*;
+#[path = "common/tcp_echo.rs"]
+mod tcp_echo;
+use tcp_echo::{CLIENTS, ROUND_TRIPS};
 
-const CLIENTS: usize = 50;
-const ROUND_TRIPS: usize = 2_000;
-const MSG: usize = 64;
 const PIPE_ROUND_TRIPS: usize = 10_000;
 
 /// A non-blocking pipe: (read end, write end).
@@ -40,60 +39,6 @@ fn pipe() -> (File, File) {
 mod on_gorun {
     use super::*;
     use gorun::io::unix::AsyncFd;
-    use gorun::io::{AsyncReadExt, AsyncWriteExt};
-    use gorun::net::{TcpListener, TcpStream};
-
-    pub async fn echo_clients() -> Vec<TcpStream> {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
-        gorun::go(async move {
-            while let Ok((mut s, _)) = listener.accept().await {
-                s.set_nodelay(true).unwrap();
-                gorun::go(async move {
-                    let mut buf = [0u8; 4096];
-                    loop {
-                        match s.read(&mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => {
-                                if s.write_all(&buf[..n]).await.is_err() {
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                });
-            }
-        });
-        let mut clients = Vec::new();
-        for _ in 0..CLIENTS {
-            let c = TcpStream::connect(addr).await.unwrap();
-            c.set_nodelay(true).unwrap();
-            clients.push(c);
-        }
-        clients
-    }
-
-    pub async fn echo_round(clients: Vec<TcpStream>) -> (Vec<TcpStream>, Duration) {
-        let start = Instant::now();
-        let hs: Vec<_> = clients
-            .into_iter()
-            .map(|mut c| {
-                gorun::go(async move {
-                    let (out, mut back) = ([7u8; MSG], [0u8; MSG]);
-                    for _ in 0..ROUND_TRIPS {
-                        c.write_all(&out).await.unwrap();
-                        c.read_exact(&mut back).await.unwrap();
-                    }
-                    c
-                })
-            })
-            .collect();
-        let mut clients = Vec::with_capacity(CLIENTS);
-        for h in hs {
-            clients.push(h.await.unwrap());
-        }
-        (clients, start.elapsed())
-    }
 
     async fn read_byte(fd: &AsyncFd<File>) -> u8 {
         let mut b = [0u8; 1];
@@ -140,60 +85,6 @@ mod on_gorun {
 mod on_tokio {
     use super::*;
     use tokio::io::unix::AsyncFd;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::{TcpListener, TcpStream};
-
-    pub async fn echo_clients() -> Vec<TcpStream> {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            while let Ok((mut s, _)) = listener.accept().await {
-                s.set_nodelay(true).unwrap();
-                tokio::spawn(async move {
-                    let mut buf = [0u8; 4096];
-                    loop {
-                        match s.read(&mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => {
-                                if s.write_all(&buf[..n]).await.is_err() {
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                });
-            }
-        });
-        let mut clients = Vec::new();
-        for _ in 0..CLIENTS {
-            let c = TcpStream::connect(addr).await.unwrap();
-            c.set_nodelay(true).unwrap();
-            clients.push(c);
-        }
-        clients
-    }
-
-    pub async fn echo_round(clients: Vec<TcpStream>) -> (Vec<TcpStream>, Duration) {
-        let start = Instant::now();
-        let hs: Vec<_> = clients
-            .into_iter()
-            .map(|mut c| {
-                tokio::spawn(async move {
-                    let (out, mut back) = ([7u8; MSG], [0u8; MSG]);
-                    for _ in 0..ROUND_TRIPS {
-                        c.write_all(&out).await.unwrap();
-                        c.read_exact(&mut back).await.unwrap();
-                    }
-                    c
-                })
-            })
-            .collect();
-        let mut clients = Vec::with_capacity(CLIENTS);
-        for h in hs {
-            clients.push(h.await.unwrap());
-        }
-        (clients, start.elapsed())
-    }
 
     async fn read_byte(fd: &AsyncFd<File>) -> u8 {
         let mut b = [0u8; 1];
@@ -248,12 +139,12 @@ fn tcp_echo(c: &mut Criterion) {
     g.throughput(Throughput::Elements((CLIENTS * ROUND_TRIPS) as u64));
     g.sample_size(10);
     let rt = gorun_rt();
-    let mut clients = Some(rt.run(on_gorun::echo_clients()));
+    let mut clients = Some(rt.run(tcp_echo::on_gorun::connect()));
     g.bench_function("gorun", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let (back, t) = rt.run(on_gorun::echo_round(clients.take().unwrap()));
+                let (back, t) = rt.run(tcp_echo::on_gorun::round(clients.take().unwrap()));
                 clients = Some(back);
                 total += t;
             }
@@ -264,14 +155,15 @@ fn tcp_echo(c: &mut Criterion) {
     drop(rt);
     let rt = tokio_rt();
     let mut clients =
-        Some(rt.block_on(async { tokio::spawn(on_tokio::echo_clients()).await.unwrap() }));
+        Some(rt.block_on(async { tokio::spawn(tcp_echo::on_tokio::connect()).await.unwrap() }));
     g.bench_function("tokio", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 let cs = clients.take().unwrap();
-                let (back, t) = rt
-                    .block_on(async move { tokio::spawn(on_tokio::echo_round(cs)).await.unwrap() });
+                let (back, t) = rt.block_on(async move {
+                    tokio::spawn(tcp_echo::on_tokio::round(cs)).await.unwrap()
+                });
                 clients = Some(back);
                 total += t;
             }
