@@ -222,6 +222,19 @@ mod loom_models {
             self.turn_locked();
             Some(1)
         }
+
+        /// The driver holder at `now`: takes the root's report, if one came, and
+        /// defers it with the turn count read after it.
+        fn holder_takes(&self, root_report: &AtomicU64, deferred: &mut Deferred, now: u64) {
+            if root_report.swap(0, SeqCst) > 0 {
+                deferred.defer(0, self.turns.load(SeqCst), now);
+            }
+        }
+
+        /// The driver holder at `now`: settles what it deferred.
+        fn holder_settles(&self, deferred: &mut Deferred, now: u64) {
+            deferred.settle(now, |_| self.turns.load(SeqCst), |_| self.try_turn());
+        }
     }
 
     /// A socket event lands on a busy worker's reactor while that worker may or may
@@ -246,17 +259,13 @@ mod loom_models {
             // The holder: takes the report if it has come, settles once past the
             // grace (racing the owner), then, both others done, until settled.
             let mut deferred = Deferred::default();
-            if root_report.swap(0, SeqCst) > 0 {
-                deferred.defer(0, r.turns.load(SeqCst), 0);
-            }
-            deferred.settle(GRACE_NS, |_| r.turns.load(SeqCst), |_| r.try_turn());
+            r.holder_takes(&root_report, &mut deferred, 0);
+            r.holder_settles(&mut deferred, GRACE_NS);
             owner.join().unwrap();
             source.join().unwrap();
-            if root_report.swap(0, SeqCst) > 0 {
-                deferred.defer(0, r.turns.load(SeqCst), GRACE_NS);
-            }
+            r.holder_takes(&root_report, &mut deferred, GRACE_NS);
             while !deferred.is_empty() {
-                deferred.settle(GRACE_NS * 2, |_| r.turns.load(SeqCst), |_| r.try_turn());
+                r.holder_settles(&mut deferred, GRACE_NS * 2);
             }
             assert_eq!(*r.ready_list.lock().unwrap(), 0, "an event was left queued");
             assert_eq!(r.taken.load(SeqCst), 1);
@@ -284,23 +293,19 @@ mod loom_models {
             };
             let mut deferred = Deferred::default();
             for now in [0, GRACE_NS / 2] {
-                if root_report.swap(0, SeqCst) > 0 {
-                    deferred.defer(0, r.turns.load(SeqCst), now);
-                }
-                deferred.settle(now, |_| r.turns.load(SeqCst), |_| r.try_turn());
+                r.holder_takes(&root_report, &mut deferred, now);
+                r.holder_settles(&mut deferred, now);
             }
             owner.join().unwrap();
             source.join().unwrap();
             let mut now = GRACE_NS;
             loop {
-                if root_report.swap(0, SeqCst) > 0 {
-                    deferred.defer(0, r.turns.load(SeqCst), now);
-                }
+                r.holder_takes(&root_report, &mut deferred, now);
                 if deferred.is_empty() {
                     break;
                 }
                 now += GRACE_NS;
-                deferred.settle(now, |_| r.turns.load(SeqCst), |_| r.try_turn());
+                r.holder_settles(&mut deferred, now);
             }
             assert_eq!(*r.ready_list.lock().unwrap(), 0, "an event was left queued");
             assert_eq!(r.taken.load(SeqCst), 2);
