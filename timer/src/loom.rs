@@ -1,19 +1,17 @@
 //! The loom shim: std types normally, loom's model-checked types under `cfg(loom)`.
 //!
-//! Everything in the crate that is shared between threads (the driver's mutex, entry
+//! Everything in the crate that is shared between threads (the shard locks, entry
 //! state atomics, entry cells) is imported from here, so `RUSTFLAGS="--cfg loom"`
 //! swaps them for loom's and the models in `tests_loom.rs` explore every interleaving.
 
 #[cfg(not(loom))]
 pub(crate) mod sync {
     pub(crate) use std::sync::atomic;
-    pub(crate) use std::sync::{Mutex, MutexGuard};
 }
 
 #[cfg(loom)]
 pub(crate) mod sync {
     pub(crate) use loom::sync::atomic;
-    pub(crate) use loom::sync::{Mutex, MutexGuard};
 }
 
 /// `UnsafeCell` with loom's closure API, so accesses are checked under loom.
@@ -42,3 +40,9 @@ impl<T> UnsafeCell<T> {
 
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
+
+#[cfg(not(loom))]
+pub(crate) use std::thread::yield_now;
+
+#[cfg(loom)]
+pub(crate) use loom::thread::yield_now;

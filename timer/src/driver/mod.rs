@@ -36,6 +36,7 @@
 
 mod arm;
 mod shard;
+mod shard_lock;
 mod wake;
 
 use std::fmt;
@@ -50,6 +51,8 @@ use crate::Instant;
 
 pub(crate) use arm::NEVER_NS;
 use shard::Shard;
+#[cfg(loom)]
+pub(crate) use shard_lock::ShardLock;
 pub use wake::PanicHandler;
 use wake::WakeList;
 

@@ -19,9 +19,9 @@
 
 use std::ptr::NonNull;
 
+use super::shard_lock::{ShardGuard, ShardLock};
 use crate::entry::{Entry, FIRED, REGISTERED, SHUTDOWN, UNREGISTERED};
 use crate::loom::sync::atomic::{AtomicU64, Ordering};
-use crate::loom::sync::{Mutex, MutexGuard};
 use crate::wheel::Wheel;
 
 use super::wake::WakeList;
@@ -30,7 +30,7 @@ use super::wake::WakeList;
 /// once, and a shared line would make their locks contend after all.
 #[repr(align(128))]
 pub(crate) struct Shard {
-    wheel: Mutex<Wheel>,
+    wheel: ShardLock<Wheel>,
     /// Lower bound of the wheel's next expiration tick; `u64::MAX`: nothing linked.
     earliest: AtomicU64,
 }
@@ -48,15 +48,13 @@ pub(crate) enum Link {
 impl Shard {
     pub(crate) fn new() -> Shard {
         Shard {
-            wheel: Mutex::new(Wheel::new()),
+            wheel: ShardLock::new(Wheel::new()),
             earliest: AtomicU64::new(u64::MAX),
         }
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Wheel> {
-        // The wheel is consistent between statements that could panic (none do
-        // under the lock), so a poisoned lock is still usable.
-        self.wheel.lock().unwrap_or_else(|e| e.into_inner())
+    pub(crate) fn lock(&self) -> ShardGuard<'_, Wheel> {
+        self.wheel.lock()
     }
 
     /// The lower bound of this shard's next deadline (invariant 1).
