@@ -336,6 +336,11 @@ pub(crate) fn monitor(shared: Arc<Shared>) {
             let Some((gen, location, already)) = slot.sample() else {
                 continue;
             };
+            if s.gen == gen && shared.runnext.get(worker).is_some_and(|r| r.is_occupied()) {
+                // A task waits in the `runnext` of a worker that has been in one poll
+                // since the last look: wake a searcher, who takes it (`runnext.rs`).
+                shared.notify_parked();
+            }
             if s.gen == gen && s.done {
                 continue; // reported already: no need to read its clock again
             }

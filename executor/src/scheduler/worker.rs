@@ -22,7 +22,8 @@
 //!    worker leaves its park to run it and wakes one other worker if there is more.
 //!
 //! Wakes from the worker's own reactor and timer turns go to the local queue, never
-//! to `runnext`, which no other worker can steal from (see `batch_wakes`).
+//! to `runnext`, which other workers take from only once its owner has been in one
+//! poll for a while (see `batch_wakes` and `runnext.rs`).
 //!
 //! Before per-worker reactors, a worker out of tasks did not poll the one shared
 //! driver before it stole (as Go's `findrunnable` does), only before a nap: measured
@@ -32,13 +33,14 @@
 //! to run (benches/README.md, "I/O locality").
 
 use std::cell::Cell;
-use std::ptr;
+use std::ptr::{self, NonNull};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Steal, Worker};
 
+use super::runnext::RunNext;
 use super::Shared;
 use crate::task::Notified;
 
@@ -57,6 +59,10 @@ const TIMER_CHECK_PERIOD: Duration = Duration::from_micros(200);
 /// How long another worker must be in one poll, with tasks queued, before an idle
 /// worker steals from it before collecting its own I/O (see the module docs).
 const STUCK_POLL: Duration = Duration::from_micros(200);
+/// How long another worker must be in one poll before an idle worker takes the task
+/// in its `runnext` slot (`steal_runnext`). Go naps 3 µs before it does; a searcher
+/// here sees the same poll twice only a nap apart, about 50 µs (see [`NAP`]).
+const RUNNEXT_STEAL_AFTER: Duration = Duration::from_micros(20);
 /// Go's `usleep(3)` in `runqgrab`. Linux stretches so short a sleep to the thread's
 /// timer slack (50 µs by default), as it does Go's; tightening the slack made the
 /// naps cost CPU (measured in `nap`).
@@ -69,7 +75,9 @@ pub(crate) struct WorkerCtx {
     shared: Arc<Shared>,
     index: usize,
     local: Worker<Notified>,
-    runnext: Cell<Option<Notified>>,
+    /// `&shared.runnext[index]`, kept to spare the hot path two loads and a bounds
+    /// check.
+    runnext: NonNull<RunNext>,
     runnext_streak: Cell<u32>,
     tick: Cell<u32>,
     is_searching: Cell<bool>,
@@ -173,7 +181,7 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Worker<Notified>) {
     let shared = ctx.shared.clone();
     // Tasks left in runnext or the local queue are dropped by the shutdown sweep,
     // which reaches the queue through its stealer.
-    if let Some(t) = ctx.runnext.take() {
+    if let Some(t) = ctx.runnext().take() {
         shared.injector.push(t);
     }
     drop(ctx);
@@ -205,13 +213,13 @@ impl WorkerCtx {
     ) -> WorkerCtx {
         WorkerCtx {
             rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17)),
+            runnext: NonNull::from(&shared.runnext[index]),
             seen_polls: (0..shared.stealers.len())
                 .map(|_| Cell::new((0, Instant::now())))
                 .collect(),
             shared,
             index,
             local,
-            runnext: Cell::new(None),
             runnext_streak: Cell::new(0),
             tick: Cell::new(0),
             is_searching: Cell::new(false),
@@ -228,6 +236,14 @@ impl WorkerCtx {
 
     pub(super) fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// This worker's `runnext` slot, which it alone fills.
+    #[inline]
+    fn runnext(&self) -> &RunNext {
+        // SAFETY: it points into `self.shared`, which the `Arc` we hold keeps alive
+        // and never reallocates its slots.
+        unsafe { self.runnext.as_ref() }
     }
 
     pub(super) fn index(&self) -> usize {
@@ -264,7 +280,7 @@ impl WorkerCtx {
         if self.is_searching.replace(false) {
             self.shared.idle.transition_worker_from_searching();
         }
-        if let Some(t) = self.runnext.take() {
+        if let Some(t) = self.runnext().take() {
             self.local.push(t);
         }
         self.local
@@ -361,9 +377,10 @@ impl WorkerCtx {
 
     /// Runs `turn`, a reactor or timer turn that returns how many things it fired,
     /// with the wakes it causes going to the local queue as in a park: not to
-    /// `runnext`, which no other worker can steal from (a task woken there behind
-    /// one that runs long would wait for it), and with no notify each; one other
-    /// worker is woken after if more than one task came.
+    /// `runnext`, which other workers leave alone until the poll in front of it has
+    /// run a while (a task woken there behind one that runs long would wait that
+    /// long), and with no notify each; one other worker is woken after if more than
+    /// one task came.
     fn batch_wakes(&self, turn: impl FnOnce() -> usize) -> usize {
         let was = self.parked.replace(true);
         let n = turn();
@@ -392,7 +409,7 @@ impl WorkerCtx {
         let to_queue = if is_yield {
             Some(task)
         } else {
-            self.runnext.replace(Some(task))
+            self.runnext().put(task).err()
         };
         if let Some(t) = to_queue {
             self.local.push(t);
@@ -412,7 +429,7 @@ impl WorkerCtx {
                 return Some(t);
             }
         }
-        if let Some(t) = self.runnext.take() {
+        if let Some(t) = self.runnext().take() {
             let streak = self.runnext_streak.get();
             if streak < MAX_RUNNEXT {
                 self.runnext_streak.set(streak + 1);
@@ -499,9 +516,47 @@ impl WorkerCtx {
             match shared.injector.steal_batch_and_pop(&self.local) {
                 Steal::Success(t) => return Some(t),
                 Steal::Retry => continue,
-                Steal::Empty => return None,
+                Steal::Empty => break,
             }
         }
+        self.steal_runnext()
+    }
+
+    /// Takes the `runnext` task of a worker that has been in one poll for at least
+    /// [`RUNNEXT_STEAL_AFTER`] (its watchdog generation odd and unchanged since this
+    /// worker first saw it so): that task would wait out the poll while this worker
+    /// idles (Go's `runqsteal` with `stealRunNextG`). Never with the watchdog off.
+    fn steal_runnext(&self) -> Option<Notified> {
+        let shared = &*self.shared;
+        if !shared.watchdog.is_enabled() {
+            return None;
+        }
+        let mut now = None;
+        for (v, seen) in self.seen_polls.iter().enumerate() {
+            if v == self.index || !shared.runnext[v].is_occupied() {
+                continue;
+            }
+            let gen = shared.watchdog.generation(v);
+            if gen & 1 == 0 {
+                continue; // between polls: the owner takes it next
+            }
+            let now = *now.get_or_insert_with(Instant::now);
+            match seen.get() {
+                (g, since) if g == gen => {
+                    if now.duration_since(since) >= RUNNEXT_STEAL_AFTER {
+                        if let Some(t) = shared.runnext[v].take() {
+                            shared
+                                .metrics
+                                .steals
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            return Some(t);
+                        }
+                    }
+                }
+                _ => seen.set((gen, now)),
+            }
+        }
+        None
     }
 
     /// Naps instead of parking, if this worker searches, has napped fewer than

@@ -60,6 +60,13 @@ impl Notified {
         Notified(ptr)
     }
 
+    /// Gives up this reference as a raw pointer (for [`Notified::from_raw`]).
+    pub(crate) fn into_raw(self) -> NonNull<Header> {
+        let p = self.0;
+        std::mem::forget(self);
+        p
+    }
+
     /// Polls (or cancels) the task, consuming this reference.
     pub(crate) fn run(self) {
         let ptr = self.0;

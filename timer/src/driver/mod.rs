@@ -51,7 +51,7 @@ use crate::Instant;
 
 pub(crate) use arm::NEVER_NS;
 use shard::Shard;
-#[cfg(loom)]
+#[cfg(all(test, loom))]
 pub(crate) use shard_lock::ShardLock;
 pub use wake::PanicHandler;
 use wake::WakeList;
