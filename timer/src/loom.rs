@@ -1,8 +1,9 @@
 //! The loom shim: std types normally, loom's model-checked types under `cfg(loom)`.
 //!
-//! Everything in the crate that is shared between threads (the shard locks, entry
-//! state atomics, entry cells) is imported from here, so `RUSTFLAGS="--cfg loom"`
-//! swaps them for loom's and the models in `tests_loom.rs` explore every interleaving.
+//! Everything in the crate that is shared between threads (entry state atomics,
+//! entry cells) is imported from here, so `RUSTFLAGS="--cfg loom"` swaps them for
+//! loom's and the models in `tests_loom.rs` explore every interleaving. The shard
+//! locks come from `gorun-spinlock`, which makes the same swap itself.
 
 #[cfg(not(loom))]
 pub(crate) mod sync {
@@ -40,9 +41,3 @@ impl<T> UnsafeCell<T> {
 
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
-
-#[cfg(not(loom))]
-pub(crate) use std::thread::yield_now;
-
-#[cfg(loom)]
-pub(crate) use loom::thread::yield_now;

@@ -160,31 +160,3 @@ fn sleeper_sees_or_is_unparked() {
         assert!(driver.cancel(entry.as_ref()));
     });
 }
-
-/// The shard lock alone: two threads each increment a counter under it. The counter
-/// is a loom cell, so loom reports any two critical sections that are not ordered
-/// by the lock's `Acquire` take and `Release` store, and the sum shows a lost update.
-#[test]
-fn shard_lock_excludes() {
-    use crate::driver::ShardLock;
-    use crate::loom::UnsafeCell;
-
-    loom::model(|| {
-        let lock = Arc::new(ShardLock::new(UnsafeCell::new(0usize)));
-        let other = lock.clone();
-        let t = loom::thread::spawn(move || {
-            let g = other.lock();
-            // SAFETY: the guard holds the lock.
-            g.with_mut(|v| unsafe { *v += 1 });
-        });
-        {
-            let g = lock.lock();
-            // SAFETY: as above.
-            g.with_mut(|v| unsafe { *v += 1 });
-        }
-        t.join().unwrap();
-        let g = lock.lock();
-        // SAFETY: as above.
-        assert_eq!(g.with(|v| unsafe { *v }), 2);
-    });
-}

@@ -19,10 +19,10 @@
 use std::cell::UnsafeCell;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
+use gorun_spinlock::{SpinGuard, SpinLock};
 
 use super::raw::Header;
 use super::Task;
@@ -78,7 +78,10 @@ impl Shard {
 unsafe impl Send for Shard {}
 
 pub(crate) struct OwnedTasks {
-    shards: Box<[CachePadded<Mutex<Shard>>]>,
+    /// Spin locks (`gorun-spinlock`): each spawn binds and each completion removes
+    /// under one, a few stores each; only shutdown's sweep and the dump hold one
+    /// longer, and they are rare.
+    shards: Box<[CachePadded<SpinLock<Shard>>]>,
     /// log2 of the number of shards (a power of two).
     shard_bits: u32,
     closed: AtomicBool,
@@ -99,7 +102,7 @@ impl OwnedTasks {
         OwnedTasks {
             shards: (0..n)
                 .map(|_| {
-                    CachePadded::new(Mutex::new(Shard {
+                    CachePadded::new(SpinLock::new(Shard {
                         tasks: Vec::new(),
                         spawned: Vec::new(),
                         free: Vec::new(),
@@ -128,8 +131,8 @@ impl OwnedTasks {
         h >> (usize::BITS - self.shard_bits)
     }
 
-    fn lock(&self, shard: usize) -> std::sync::MutexGuard<'_, Shard> {
-        self.shards[shard].lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self, shard: usize) -> SpinGuard<'_, Shard> {
+        self.shards[shard].lock()
     }
 
     /// Inserts a new task. Fails, returning it, once the list is closed: the caller

@@ -36,7 +36,6 @@
 
 mod arm;
 mod shard;
-mod shard_lock;
 mod wake;
 
 use std::fmt;
@@ -51,8 +50,6 @@ use crate::Instant;
 
 pub(crate) use arm::NEVER_NS;
 use shard::Shard;
-#[cfg(all(test, loom))]
-pub(crate) use shard_lock::ShardLock;
 pub use wake::PanicHandler;
 use wake::WakeList;
 

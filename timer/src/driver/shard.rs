@@ -19,10 +19,10 @@
 
 use std::ptr::NonNull;
 
-use super::shard_lock::{ShardGuard, ShardLock};
 use crate::entry::{Entry, FIRED, REGISTERED, SHUTDOWN, UNREGISTERED};
 use crate::loom::sync::atomic::{AtomicU64, Ordering};
 use crate::wheel::Wheel;
+use gorun_spinlock::{SpinGuard, SpinLock};
 
 use super::wake::WakeList;
 
@@ -30,7 +30,10 @@ use super::wake::WakeList;
 /// once, and a shared line would make their locks contend after all.
 #[repr(align(128))]
 pub(crate) struct Shard {
-    wheel: ShardLock<Wheel>,
+    /// A spin lock (`gorun-spinlock`): arming and cancelling take it twice per timer,
+    /// and every critical section under it is one link, one unlink or one batch of
+    /// fired entries.
+    wheel: SpinLock<Wheel>,
     /// Lower bound of the wheel's next expiration tick; `u64::MAX`: nothing linked.
     earliest: AtomicU64,
 }
@@ -48,12 +51,12 @@ pub(crate) enum Link {
 impl Shard {
     pub(crate) fn new() -> Shard {
         Shard {
-            wheel: ShardLock::new(Wheel::new()),
+            wheel: SpinLock::new(Wheel::new()),
             earliest: AtomicU64::new(u64::MAX),
         }
     }
 
-    pub(crate) fn lock(&self) -> ShardGuard<'_, Wheel> {
+    pub(crate) fn lock(&self) -> SpinGuard<'_, Wheel> {
         self.wheel.lock()
     }
 
