@@ -56,8 +56,7 @@ pub(crate) struct Shared {
     pub(crate) runnext: Box<[runnext::RunNext]>,
     pub(crate) parkers: Arc<[Parker]>,
     /// On lines of its own: every push reads its state after a fence, and searchers
-    /// change it; a hot neighbour on its line cost `yield_many` 10 % when a field was
-    /// added to `Shared`.
+    /// change it; a hot field beside it on one line slows every push.
     pub(crate) idle: CachePadded<Idle>,
     pub(crate) owned: OwnedTasks,
     pub(crate) driver: Driver,

@@ -14,7 +14,7 @@
 //!   slot empty it stays empty until the owner stores into it: [`RunNext::put`] is a
 //!   load and a `Release` store. A task woken while the slot is full queues behind
 //!   it (Go and tokio displace the older one instead: that would take a swap, a full
-//!   barrier, per spawn in a spawning loop, which cost spawn-heavy loops ~10 %).
+//!   barrier, per spawn in a spawning loop, which spawn-heavy loops measurably pay).
 //! - Emptying is a swap to null (`AcqRel`): whoever gets the pointer owns the task
 //!   reference; no task is run twice or lost. [`RunNext::take`] loads first and swaps
 //!   only when the slot holds a task.
