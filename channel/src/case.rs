@@ -6,10 +6,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::chan::{Chan, Readiness, State, TryRecv, TrySend};
+use crate::chan::{Chan, Locked, Readiness, State, TryRecv, TrySend};
 use crate::error::SendError;
 use crate::handle::{Receiver, Sender};
-use crate::loom::MutexGuard;
 use crate::loom::{AtomicUsize, Ordering};
 use crate::select::{CaseKind, Register, SelectCase, TakeOutput};
 use crate::waiter::{Waiter, CLOSED, DONE, SEL_WAITING, WAITING};
@@ -35,7 +34,7 @@ unsafe fn claim_own(flag: *const AtomicUsize, token: usize) -> bool {
 /// The guard of a case's channel during the atomic pass of a select with `default`
 /// (`select::try_all_locked`): taken and released within one poll, on one thread,
 /// so never held across an await or moved to another thread with the future.
-struct Held<'a, T>(Option<MutexGuard<'a, State<T>>>);
+struct Held<'a, T>(Option<Locked<'a, T>>);
 
 // SAFETY: the guard is `Some` only inside one call of `try_all_locked`, which
 // releases it before returning; a select future sent to another thread carries
@@ -51,7 +50,7 @@ impl<'a, T> Held<'a, T> {
             return std::ptr::null_mut();
         };
         let guard = self.0.insert(chan.lock());
-        std::ptr::from_mut::<State<T>>(guard).cast()
+        std::ptr::from_mut::<State<T>>(&mut **guard).cast()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The channel core: Go's `hchan` (runtime/chan.go), behind one lock.
 //!
-//! Invariants (checked by `debug_check` in debug builds):
+//! Invariants (checked by `State::debug_check` each time a lock is released, in
+//! builds with debug assertions):
 //! * At least one of `sendq` and `recvq` is empty, except for *stale* select
 //!   waiters (whose select already fired elsewhere) that no peer has unlinked yet.
 //! * `buf.len() > 0` implies `recvq` holds no live waiter.
@@ -161,9 +162,15 @@ impl<T> Chan<T> {
         self.cap
     }
 
+    /// Locks the state. With debug assertions, releasing the guard checks the
+    /// header's invariants ([`State::debug_check`]).
     #[inline]
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
-        loom::lock(&self.state)
+    pub(crate) fn lock(&self) -> Locked<'_, T> {
+        Locked {
+            guard: loom::lock(&self.state),
+            #[cfg(debug_assertions)]
+            cap: self.cap,
+        }
     }
 
     /// Closes the channel; returns whether this call closed it.
@@ -178,7 +185,6 @@ impl<T> Chan<T> {
             // Receivers only wait on an empty buffer: they get `None`.
             st.fail_all_recv(&mut wakers);
             st.fail_all_send(&mut wakers);
-            st.debug_check(self.cap);
         }
         wakers.into_iter().for_each(Waker::wake);
         true
@@ -391,10 +397,107 @@ impl<T> State<T> {
         unsafe { q.push_back(w) };
     }
 
-    /// Checks the header invariants that can be checked cheaply (debug builds).
+    /// Checks the header's invariants; called as the lock is released, in builds
+    /// with debug assertions. A scan stops at the first live waiter, so it costs
+    /// the stale waiters in front of it (both queues are scanned whole only when
+    /// both hold a live waiter, which only one select's own cases may).
+    #[cfg(debug_assertions)]
+    fn debug_check(&self, cap: usize) {
+        let live_send = first_live(&self.sendq);
+        let live_recv = first_live(&self.recvq);
+        if let (Some(flag), Some(_)) = (live_send, live_recv) {
+            // Only a select with a send and a receive case on this channel may be
+            // waiting on both sides: both waiters share its flag.
+            assert!(
+                !flag.is_null()
+                    && all_live_share(&self.sendq, flag)
+                    && all_live_share(&self.recvq, flag),
+                "channel: live waiters on both queues that are not one select's"
+            );
+        }
+        assert!(
+            self.buf.is_empty() || live_recv.is_none(),
+            "channel: values buffered while a receiver waits"
+        );
+        assert!(
+            self.buf.len() >= cap || live_send.is_none(),
+            "channel: room in the buffer while a sender waits"
+        );
+        assert!(
+            !self.rx_gone || (self.sendq.is_empty() && self.buf.is_empty()),
+            "channel: senders parked or values buffered with every receiver gone"
+        );
+        assert!(
+            !self.closed || self.sendq.is_empty(),
+            "channel: senders parked on a closed channel"
+        );
+    }
+}
+
+/// The select flag of `q`'s first live waiter (null for a plain operation), if any.
+#[cfg(debug_assertions)]
+fn first_live<T>(q: &WaitQueue<T>) -> Option<*const AtomicUsize> {
+    let mut cur = q.front();
+    while let Some(w) = cur {
+        // SAFETY: `w` is queued in `q`, whose lock the caller holds (`&State`), so
+        // it is valid and its fields are ours to read (waiter.rs rules 1 and 2).
+        let w = unsafe { w.as_ref() };
+        // SAFETY: as above.
+        if unsafe { w.is_live() } {
+            // SAFETY: as above.
+            return Some(unsafe { w.select_flag() });
+        }
+        // SAFETY: as above.
+        cur = unsafe { q.next(w) };
+    }
+    None
+}
+
+/// Whether every live waiter of `q` belongs to the select whose flag is `flag`.
+#[cfg(debug_assertions)]
+fn all_live_share<T>(q: &WaitQueue<T>, flag: *const AtomicUsize) -> bool {
+    let mut cur = q.front();
+    while let Some(w) = cur {
+        // SAFETY: as in `first_live`.
+        let w = unsafe { w.as_ref() };
+        // SAFETY: as in `first_live`.
+        if unsafe { w.is_live() } && unsafe { w.select_flag() } != flag {
+            return false;
+        }
+        // SAFETY: as in `first_live`.
+        cur = unsafe { q.next(w) };
+    }
+    true
+}
+
+/// A held channel lock. With debug assertions, releasing it checks the channel's
+/// invariants (the check runs under the lock, before the guard unlocks).
+pub(crate) struct Locked<'a, T> {
+    guard: MutexGuard<'a, State<T>>,
+    #[cfg(debug_assertions)]
+    cap: usize,
+}
+
+impl<T> std::ops::Deref for Locked<'_, T> {
+    type Target = State<T>;
     #[inline]
-    pub(crate) fn debug_check(&self, cap: usize) {
-        debug_assert!(!self.closed || self.sendq.is_empty());
-        debug_assert!(self.buf.len() >= cap || self.sendq.is_empty() || cap == 0);
+    fn deref(&self) -> &State<T> {
+        &self.guard
+    }
+}
+
+impl<T> std::ops::DerefMut for Locked<'_, T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut State<T> {
+        &mut self.guard
+    }
+}
+
+#[cfg(debug_assertions)]
+impl<T> Drop for Locked<'_, T> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.guard.debug_check(self.cap);
+        }
     }
 }

@@ -272,6 +272,8 @@ impl<T> WaitQueue<T> {
         }
     }
 
+    /// Whether nothing is queued (used by the channel's debug-build invariant check).
+    #[cfg(debug_assertions)]
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.head.is_null()
