@@ -223,6 +223,22 @@ pub fn after_runtime<F: Future>(fut: F) -> F::Output {
     rt.block_on(fut)
 }
 
+/// Counts a join's outcome: a finished task's intact [`Guard`] in `counts.0`, a
+/// cancellation in `counts.1`; anything else (a panic) fails the program.
+#[track_caller]
+pub fn tally(r: Result<Guard, gorun::JoinError>, counts: &mut (usize, usize)) {
+    match r {
+        Ok(g) => {
+            assert!(g.check());
+            counts.0 += 1;
+        }
+        Err(e) => {
+            assert!(e.is_cancelled(), "{e}");
+            counts.1 += 1;
+        }
+    }
+}
+
 /// Prints the one line a program ends with when every check held.
 pub fn report(program: &str, summary: std::fmt::Arguments<'_>) {
     println!("{program}: ok: {summary}");

@@ -30,7 +30,7 @@ use gorun::{
     chan, go, select, yield_now, AbortHandle, JoinHandle, Runtime, SendTimeoutError, TryRecvError,
     TrySendError, WaitReason,
 };
-use gorun_memcheck::{report, wait_for_waits, wait_until, Guard, Tracker, HOUR};
+use gorun_memcheck::{report, tally, wait_for_waits, wait_until, Guard, Tracker, HOUR};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -311,20 +311,11 @@ fn main() {
                 0 => drop(set),
                 1 => {
                     set.abort_all();
-                    let (mut ok, mut cancelled) = (0, 0);
+                    let mut counts = (0, 0);
                     while let Some(r) = set.join_next().await {
-                        match r {
-                            Ok(g) => {
-                                assert!(g.check());
-                                ok += 1;
-                            }
-                            Err(e) => {
-                                assert!(e.is_cancelled(), "{e}");
-                                cancelled += 1;
-                            }
-                        }
+                        tally(r, &mut counts);
                     }
-                    assert_eq!((ok, cancelled), (10, 20));
+                    assert_eq!(counts, (10, 20));
                 }
                 _ => {
                     set.shutdown().await;

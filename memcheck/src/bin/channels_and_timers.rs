@@ -25,7 +25,9 @@ use std::time::Duration;
 
 use gorun::time::{after, after_func, interval, sleep, tick, Ticker, Timer};
 use gorun::{chan, go, select, Builder, Runtime, TryRecvError, WaitReason};
-use gorun_memcheck::{after_runtime, report, wait_for_waits, wait_until, Guard, Tracker, HOUR};
+use gorun_memcheck::{
+    after_runtime, report, tally, wait_for_waits, wait_until, Guard, Tracker, HOUR,
+};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -271,20 +273,11 @@ fn main() {
     let ran = ran.load(SeqCst);
     let (ok, cancelled) = after_runtime(async move {
         running.await.expect("the running closure finished");
-        let (mut ok, mut cancelled) = (0, 0);
+        let mut counts = (0, 0);
         for h in queued {
-            match h.await {
-                Ok(g) => {
-                    assert!(g.check());
-                    ok += 1;
-                }
-                Err(e) => {
-                    assert!(e.is_cancelled(), "{e}");
-                    cancelled += 1;
-                }
-            }
+            tally(h.await, &mut counts);
         }
-        (ok, cancelled)
+        counts
     });
     assert_eq!(
         (ok, ok + cancelled),
