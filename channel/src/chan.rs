@@ -3,7 +3,8 @@
 //! Invariants (checked by `State::debug_check` each time a lock is released, in
 //! builds with debug assertions):
 //! * At least one of `sendq` and `recvq` is empty, except for *stale* select
-//!   waiters (whose select already fired elsewhere) that no peer has unlinked yet.
+//!   waiters (whose select already fired elsewhere) that no peer has unlinked yet,
+//!   and for one select waiting with a send and a receive case on this channel.
 //! * `buf.len() > 0` implies `recvq` holds no live waiter.
 //! * `buf.len() < cap` implies `sendq` holds no live waiter.
 //! * `buf.len()` may exceed `cap` (even for `cap == 0`) only through *re-delivery*:
