@@ -404,15 +404,15 @@ impl<T> State<T> {
     /// both hold a live waiter, which only one select's own cases may).
     #[cfg(debug_assertions)]
     fn debug_check(&self, cap: usize) {
-        let live_send = first_live(&self.sendq);
-        let live_recv = first_live(&self.recvq);
+        let live_send = live_flags(&self.sendq).next();
+        let live_recv = live_flags(&self.recvq).next();
         if let (Some(flag), Some(_)) = (live_send, live_recv) {
             // Only a select with a send and a receive case on this channel may be
             // waiting on both sides: both waiters share its flag.
             assert!(
                 !flag.is_null()
-                    && all_live_share(&self.sendq, flag)
-                    && all_live_share(&self.recvq, flag),
+                    && live_flags(&self.sendq).all(|f| f == flag)
+                    && live_flags(&self.recvq).all(|f| f == flag),
                 "channel: live waiters on both queues that are not one select's"
             );
         }
@@ -435,40 +435,25 @@ impl<T> State<T> {
     }
 }
 
-/// The select flag of `q`'s first live waiter (null for a plain operation), if any.
+/// The select flags (null for a plain operation) of `q`'s live waiters, front first.
 #[cfg(debug_assertions)]
-fn first_live<T>(q: &WaitQueue<T>) -> Option<*const AtomicUsize> {
+fn live_flags<T>(q: &WaitQueue<T>) -> impl Iterator<Item = *const AtomicUsize> + '_ {
     let mut cur = q.front();
-    while let Some(w) = cur {
-        // SAFETY: `w` is queued in `q`, whose lock the caller holds (`&State`), so
-        // it is valid and its fields are ours to read (waiter.rs rules 1 and 2).
-        let w = unsafe { w.as_ref() };
-        // SAFETY: as above.
-        if unsafe { w.is_live() } {
+    std::iter::from_fn(move || {
+        while let Some(w) = cur {
+            // SAFETY: `w` is queued in `q`, whose lock the caller holds (`&State`),
+            // so it is valid and its fields are ours to read (waiter.rs rules 1, 2).
+            let w = unsafe { w.as_ref() };
             // SAFETY: as above.
-            return Some(unsafe { w.select_flag() });
+            cur = unsafe { q.next(w) };
+            // SAFETY: as above.
+            if unsafe { w.is_live() } {
+                // SAFETY: as above.
+                return Some(unsafe { w.select_flag() });
+            }
         }
-        // SAFETY: as above.
-        cur = unsafe { q.next(w) };
-    }
-    None
-}
-
-/// Whether every live waiter of `q` belongs to the select whose flag is `flag`.
-#[cfg(debug_assertions)]
-fn all_live_share<T>(q: &WaitQueue<T>, flag: *const AtomicUsize) -> bool {
-    let mut cur = q.front();
-    while let Some(w) = cur {
-        // SAFETY: as in `first_live`.
-        let w = unsafe { w.as_ref() };
-        // SAFETY: as in `first_live`.
-        if unsafe { w.is_live() } && unsafe { w.select_flag() } != flag {
-            return false;
-        }
-        // SAFETY: as in `first_live`.
-        cur = unsafe { q.next(w) };
-    }
-    true
+        None
+    })
 }
 
 /// A held channel lock. With debug assertions, releasing it checks the channel's
