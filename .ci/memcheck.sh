@@ -48,11 +48,6 @@ else
     done
 fi
 
-supp=()
-if [[ -f .ci/memcheck.supp ]]; then
-    supp=(--suppressions=.ci/memcheck.supp)
-fi
-
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
 
@@ -78,7 +73,6 @@ for ((run = 1; run <= runs; run++)); do
             --quiet \
             --fair-sched=try \
             --num-callers=40 \
-            "${supp[@]}" \
             --log-file="$vglog" \
             "$bin" >"$out" 2>&1 || rc=$?
         secs=$(awk -v a="$start" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
@@ -89,23 +83,22 @@ for ((run = 1; run <= runs; run++)); do
             124 | 137) why="timed out after ${limit}s" ;;
             *) why="exit $rc" ;;
         esac
-        if ((rc == 0)); then
-            printf '%-22s PASS %7ss\n' "$p" "$secs"
-        else
-            printf '%-22s FAIL %7ss  (%s)\n' "$p" "$secs" "$why"
-        fi
         if ((rc != 0)); then
+            printf '%-22s FAIL %7ss  (%s)\n' "$p" "$secs" "$why"
             failed=$((failed + 1))
             echo "---- $p: output"
             cat "$out"
             echo "---- $p: valgrind"
             cat "$vglog"
             echo "----"
-        elif [[ -s "$vglog" ]]; then
-            # Not an error (valgrind's warnings, e.g. an unknown syscall): shown.
-            echo "---- $p: valgrind said (not an error)"
-            cat "$vglog"
-            echo "----"
+        else
+            printf '%-22s PASS %7ss\n' "$p" "$secs"
+            if [[ -s "$vglog" ]]; then
+                # Not an error (valgrind's warnings, e.g. an unknown syscall): shown.
+                echo "---- $p: valgrind said (not an error)"
+                cat "$vglog"
+                echo "----"
+            fi
         fi
     done
 done
