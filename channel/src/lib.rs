@@ -43,9 +43,10 @@
 //! returns the value in an error and `close` reports whether it closed.
 //!
 //! # Design
-//! One `std::sync::Mutex` guards a ring buffer and two intrusive FIFO wait queues,
-//! exactly as Go's `runtime/chan.go`; see the invariants in `chan.rs`, the waiter
-//! ground rules in `waiter.rs` and the select protocol in `select.rs`.
+//! One lock guards a ring buffer and two intrusive FIFO wait queues, exactly as
+//! Go's `runtime/chan.go`, and the lock is Go's runtime lock (spin in spaced
+//! rounds, then sleep on a futex: `lock.rs`); see the invariants in `chan.rs`, the
+//! waiter ground rules in `waiter.rs` and the select protocol in `select.rs`.
 #![warn(missing_docs)]
 
 #[cfg(not(loom))]
@@ -57,6 +58,9 @@ mod dynamic;
 mod error;
 mod future;
 mod handle;
+// Under loom the channel keeps loom's mutex (smaller models); the lock has its own.
+#[cfg_attr(loom, allow(dead_code))]
+mod lock;
 mod loom;
 mod op;
 mod select;

@@ -1,25 +1,29 @@
-//! Synchronisation primitives: `std` normally, `loom`'s model-checked ones under
-//! `--cfg loom` (the tokio pattern), so the same hand-off and select-CAS code is
-//! what loom explores.
+//! Synchronisation primitives: `std`'s atomics and the channel's own lock
+//! (`lock.rs`) normally, `loom`'s model-checked ones under `--cfg loom` (the tokio
+//! pattern), so the same hand-off and select-CAS code is what loom explores. The
+//! channel lock has its own loom model; the channel's models use loom's mutex.
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 #[cfg(not(loom))]
-pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use std::sync::Arc;
+
+#[cfg(not(loom))]
+pub(crate) use crate::lock::{ChanGuard as MutexGuard, ChanMutex as Mutex};
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 #[cfg(loom)]
 pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 
-/// Locks `m`, ignoring poisoning: no user code ever runs while a channel lock is
-/// held (wakers are called and values dropped after unlocking), so a poisoned
-/// lock can only come from a bug in this crate's own bookkeeping.
+/// Locks `m`. No user code ever runs while a channel lock is held (wakers are
+/// called and values dropped after unlocking), so there is no poisoning: a panic
+/// under the lock can only come from this crate's own debug checks.
 #[inline]
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     #[cfg(not(loom))]
     {
-        m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        m.lock()
     }
     #[cfg(loom)]
     {
