@@ -11,7 +11,7 @@ use crate::error::SendError;
 use crate::handle::{Receiver, Sender};
 use crate::loom::{AtomicUsize, Ordering};
 use crate::select::{CaseKind, Register, SelectCase, TakeOutput};
-use crate::waiter::{Waiter, CLOSED, DONE, SEL_WAITING, WAITING};
+use crate::waiter::{LazyWaiter, CLOSED, DONE, SEL_WAITING, WAITING};
 
 #[inline]
 fn wake(w: Option<Waker>) {
@@ -89,7 +89,7 @@ macro_rules! locked_pass_methods {
 /// A receive case. Output: `Option<T>` (`None`: closed and drained).
 pub struct RecvCase<'a, T> {
     chan: Option<&'a Chan<T>>,
-    waiter: Waiter<T>,
+    waiter: LazyWaiter<T>,
     registered: bool,
     out: Option<Option<T>>,
     held: Held<'a, T>,
@@ -100,7 +100,7 @@ impl<'a, T> RecvCase<'a, T> {
     pub fn new(rx: Option<&'a Receiver<T>>) -> Self {
         RecvCase {
             chan: rx.map(Receiver::chan),
-            waiter: Waiter::new(),
+            waiter: LazyWaiter::new(),
             registered: false,
             out: None,
             held: Held(None),
@@ -138,24 +138,25 @@ impl<'a, T> RecvCase<'a, T> {
     /// usual case (never registered, or already withdrawn) is a flag test.
     #[inline(never)]
     fn withdraw(&mut self, chan: &Chan<T>) {
+        let waiter = self.waiter.get();
         let mut st = chan.lock();
         // SAFETY: lock held.
-        if unsafe { self.waiter.is_queued() } {
+        if unsafe { waiter.is_queued() } {
             // SAFETY: queued on this channel's recvq.
-            unsafe { st.recvq.remove(&self.waiter) };
+            unsafe { st.recvq.remove(waiter) };
         }
         drop(st);
         // Under the lock we saw the final status if a peer completed us; a
         // waiter unlinked as stale is still WAITING and holds nothing.
-        match self.waiter.status() {
+        match waiter.status() {
             // SAFETY: final: ours.
-            DONE => self.out = Some(unsafe { self.waiter.take_slot() }),
+            DONE => self.out = Some(unsafe { waiter.take_slot() }),
             CLOSED => self.out = Some(None),
             _ => {}
         }
         self.registered = false;
         // SAFETY: unqueued and final or stale: ours.
-        unsafe { self.waiter.reset() };
+        unsafe { waiter.reset() };
     }
 
     /// Drop of a case still registered or holding a value nobody took.
@@ -224,9 +225,10 @@ impl<T> SelectCase for RecvCase<'_, T> {
                 // SAFETY: lock held; the waiter is pinned and is withdrawn by
                 // `unregister` (or our Drop) while `flag` is still valid.
                 unsafe {
-                    this.waiter.set_select(flag, token);
-                    this.waiter.set_waker(cx.waker());
-                    st.park(&this.waiter, false);
+                    let waiter = this.waiter.get_or_init();
+                    waiter.set_select(flag, token);
+                    waiter.set_waker(cx.waker());
+                    st.park(waiter, false);
                 }
                 this.registered = true;
                 drop(st);
@@ -278,7 +280,7 @@ impl<T> Drop for RecvCase<'_, T> {
 pub struct SendCase<'a, T> {
     chan: Option<&'a Chan<T>>,
     value: Option<T>,
-    waiter: Waiter<T>,
+    waiter: LazyWaiter<T>,
     registered: bool,
     out: Option<Result<(), SendError<T>>>,
     held: Held<'a, T>,
@@ -290,7 +292,7 @@ impl<'a, T> SendCase<'a, T> {
         SendCase {
             chan: tx.map(Sender::chan),
             value: Some(value),
-            waiter: Waiter::new(),
+            waiter: LazyWaiter::new(),
             registered: false,
             out: None,
             held: Held(None),
@@ -336,16 +338,17 @@ impl<'a, T> SendCase<'a, T> {
     /// `unregister` of a registered case, out of line (see `RecvCase::withdraw`).
     #[inline(never)]
     fn withdraw(&mut self, chan: &Chan<T>) {
+        let waiter = self.waiter.get();
         let mut st = chan.lock();
         // SAFETY: lock held.
-        if unsafe { self.waiter.is_queued() } {
+        if unsafe { waiter.is_queued() } {
             // SAFETY: queued on this channel's sendq.
-            unsafe { st.sendq.remove(&self.waiter) };
+            unsafe { st.sendq.remove(waiter) };
         }
         // SAFETY: lock held (and the waiter is unqueued now).
-        let slot = unsafe { self.waiter.take_slot() };
+        let slot = unsafe { waiter.take_slot() };
         drop(st);
-        match self.waiter.status() {
+        match waiter.status() {
             DONE => self.out = Some(Ok(())),
             CLOSED => self.out = Some(Err(SendError(slot.expect("failed sender keeps its value")))),
             WAITING => self.value = slot,
@@ -353,7 +356,7 @@ impl<'a, T> SendCase<'a, T> {
         }
         self.registered = false;
         // SAFETY: unqueued: ours.
-        unsafe { self.waiter.reset() };
+        unsafe { waiter.reset() };
     }
 }
 
@@ -398,10 +401,11 @@ impl<T> SelectCase for SendCase<'_, T> {
                 let v = this.value.take().expect("send case value present");
                 // SAFETY: lock held; pinned; withdrawn while `flag` is valid.
                 unsafe {
-                    this.waiter.put_slot(v);
-                    this.waiter.set_select(flag, token);
-                    this.waiter.set_waker(cx.waker());
-                    st.park(&this.waiter, true);
+                    let waiter = this.waiter.get_or_init();
+                    waiter.put_slot(v);
+                    waiter.set_select(flag, token);
+                    waiter.set_waker(cx.waker());
+                    st.park(waiter, true);
                 }
                 this.registered = true;
                 Register::Parked
@@ -483,8 +487,14 @@ impl<F: Future> FutureCase<F> {
 
 /// Gives a parked channel case's waiter the select's current waker, if the case is
 /// registered and its waiter still queued (shared by `RecvCase` and `SendCase`).
-fn refresh_parked<T>(registered: bool, chan: Option<&Chan<T>>, waiter: &Waiter<T>, waker: &Waker) {
+fn refresh_parked<T>(
+    registered: bool,
+    chan: Option<&Chan<T>>,
+    waiter: &LazyWaiter<T>,
+    waker: &Waker,
+) {
     if let (true, Some(chan)) = (registered, chan) {
+        let waiter = waiter.get();
         let _st = chan.lock();
         // SAFETY: lock held (the waiter's rule 1).
         if unsafe { waiter.is_queued() } {

@@ -16,7 +16,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::chan::{Chan, TryRecv, TrySend};
 use crate::error::SendError;
-use crate::waiter::{Waiter, CLOSED, DONE, WAITING};
+use crate::waiter::{LazyWaiter, Waiter, CLOSED, DONE, WAITING};
 
 #[inline]
 fn wake(w: Option<Waker>) {
@@ -27,29 +27,29 @@ fn wake(w: Option<Waker>) {
 
 /// A receive that may park.
 pub(crate) struct RecvOp<T> {
-    waiter: Waiter<T>,
+    waiter: LazyWaiter<T>,
     registered: bool,
 }
 
 /// A send that may park; the value lives in the waiter's slot while parked.
 pub(crate) struct SendOp<T> {
-    waiter: Waiter<T>,
+    waiter: LazyWaiter<T>,
     registered: bool,
 }
 
 macro_rules! project {
     ($self:ident) => {{
-        // SAFETY: the waiter is never moved out of the pinned op; `registered` is
-        // plain data, not structurally pinned.
+        // SAFETY: the waiter is never moved out of the pinned op (`LazyWaiter`
+        // writes it in place); `registered` is plain data, not structurally pinned.
         let this = unsafe { $self.get_unchecked_mut() };
-        (&this.waiter, &mut this.registered)
+        (&mut this.waiter, &mut this.registered)
     }};
 }
 
 impl<T> RecvOp<T> {
     pub(crate) fn new() -> Self {
         RecvOp {
-            waiter: Waiter::new(),
+            waiter: LazyWaiter::new(),
             registered: false,
         }
     }
@@ -60,9 +60,9 @@ impl<T> RecvOp<T> {
         chan: &Chan<T>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<T>> {
-        let (w, registered) = project!(self);
+        let (lw, registered) = project!(self);
         if *registered {
-            if let Some(done) = finished_recv(w, registered) {
+            if let Some(done) = finished_recv(lw.get(), registered) {
                 return Poll::Ready(done);
             }
         } else {
@@ -70,6 +70,7 @@ impl<T> RecvOp<T> {
         }
         let mut st = chan.lock();
         if *registered {
+            let w = lw.get();
             // SAFETY: lock held.
             if unsafe { w.is_queued() } {
                 // SAFETY: lock held.
@@ -90,6 +91,7 @@ impl<T> RecvOp<T> {
             }
             TryRecv::Closed => Poll::Ready(None),
             TryRecv::Empty => {
+                let w = lw.get_or_init();
                 // SAFETY: lock held; the waiter is pinned (we are) and is unlinked
                 // by `cancel` (called from every owner's Drop) before it is freed.
                 unsafe {
@@ -107,11 +109,12 @@ impl<T> RecvOp<T> {
 
     /// Withdraws a parked receive; re-delivers a value handed to it meanwhile.
     pub(crate) fn cancel(self: Pin<&mut Self>, chan: &Chan<T>) {
-        let (w, registered) = project!(self);
+        let (lw, registered) = project!(self);
         if !*registered {
             return;
         }
         *registered = false;
+        let w = lw.get();
         let waker = match w.status() {
             WAITING => {
                 let mut st = chan.lock();
@@ -153,7 +156,7 @@ fn finished_recv<T>(w: &Waiter<T>, registered: &mut bool) -> Option<Option<T>> {
 impl<T> SendOp<T> {
     pub(crate) fn new() -> Self {
         SendOp {
-            waiter: Waiter::new(),
+            waiter: LazyWaiter::new(),
             registered: false,
         }
     }
@@ -171,14 +174,15 @@ impl<T> SendOp<T> {
         value: &mut Option<T>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), SendError<T>>> {
-        let (w, registered) = project!(self);
+        let (lw, registered) = project!(self);
         if *registered {
-            if let Some(done) = finished_send(w, registered) {
+            if let Some(done) = finished_send(lw.get(), registered) {
                 return Poll::Ready(done);
             }
         }
         let mut st = chan.lock();
         if *registered {
+            let w = lw.get();
             // SAFETY: lock held.
             if unsafe { w.is_queued() } {
                 // SAFETY: lock held.
@@ -199,6 +203,7 @@ impl<T> SendOp<T> {
             }
             TrySend::Closed(v) => Poll::Ready(Err(SendError(v))),
             TrySend::Full(v) => {
+                let w = lw.get_or_init();
                 // SAFETY: lock held; pinned; unlinked by `cancel` before it is freed.
                 unsafe {
                     w.put_slot(v);
@@ -214,11 +219,12 @@ impl<T> SendOp<T> {
 
     /// Withdraws a parked send; returns its value if it was not taken.
     pub(crate) fn cancel(self: Pin<&mut Self>, chan: &Chan<T>) -> Option<T> {
-        let (w, registered) = project!(self);
+        let (lw, registered) = project!(self);
         if !*registered {
             return None;
         }
         *registered = false;
+        let w = lw.get();
         let value = match w.status() {
             WAITING => {
                 let mut st = chan.lock();

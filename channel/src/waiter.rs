@@ -23,6 +23,7 @@
 
 use std::cell::UnsafeCell;
 use std::marker::PhantomPinned;
+use std::mem::MaybeUninit;
 use std::ptr::{self, NonNull};
 use std::task::Waker;
 
@@ -61,6 +62,54 @@ struct Inner<T> {
     select: *const AtomicUsize,
     /// The value written into `*select` by whoever completes this waiter.
     token: usize,
+}
+
+/// A waiter written into place the first time its operation (a send, a receive,
+/// a select case) parks. Most operations complete on their first poll, and a
+/// `Waiter` built up front is copied into the future with it, which cost about as
+/// much as a buffered operation itself (the copy's loads stall on the stores that
+/// built it).
+pub(crate) struct LazyWaiter<T> {
+    init: bool,
+    waiter: MaybeUninit<Waiter<T>>,
+}
+
+impl<T> LazyWaiter<T> {
+    pub(crate) fn new() -> Self {
+        LazyWaiter {
+            init: false,
+            waiter: MaybeUninit::uninit(),
+        }
+    }
+
+    /// The waiter; the operation must have parked before (it is registered).
+    pub(crate) fn get(&self) -> &Waiter<T> {
+        assert!(self.init, "a registered operation has a waiter");
+        // SAFETY: `init` says the waiter was written and not dropped.
+        unsafe { self.waiter.assume_init_ref() }
+    }
+
+    /// The waiter, written now if this is the operation's first park. The op is
+    /// pinned, so the waiter never moves once written.
+    pub(crate) fn get_or_init(&mut self) -> &Waiter<T> {
+        if !self.init {
+            self.waiter.write(Waiter::new());
+            self.init = true;
+        }
+        // SAFETY: written above or before.
+        unsafe { self.waiter.assume_init_ref() }
+    }
+}
+
+impl<T> Drop for LazyWaiter<T> {
+    fn drop(&mut self) {
+        if self.init {
+            // SAFETY: written and not yet dropped; its owner's cancel or withdraw
+            // (run by every owner's Drop first) has unlinked it (rule 2), so no
+            // peer reaches it.
+            unsafe { self.waiter.assume_init_drop() };
+        }
+    }
 }
 
 // SAFETY: the raw pointers are only dereferenced under the channel lock (rule 1),
