@@ -44,8 +44,8 @@
 //!
 //! # Design
 //! One lock guards a ring buffer and two intrusive FIFO wait queues, exactly as
-//! Go's `runtime/chan.go`, and the lock is Go's runtime lock (spin in spaced
-//! rounds, then sleep on a futex: `lock.rs`); see the invariants in `chan.rs`, the
+//! Go's `runtime/chan.go`, and its waiters spin as Go's runtime lock does, in
+//! spaced rounds, then nap (`lock.rs`); see the invariants in `chan.rs`, the
 //! waiter ground rules in `waiter.rs` and the select protocol in `select.rs`.
 #![warn(missing_docs)]
 

@@ -1,11 +1,11 @@
-//! The channel lock: Go's runtime lock (`lock_futex.go`'s `lock2`/`unlock2`).
+//! The channel lock: a word taken with a compare-exchange and released with a plain
+//! `Release` store, whose waiters spin in spaced rounds (Go's runtime lock, `lock2`),
+//! then yield, then nap.
 //!
-//! One word, three states: unlocked, locked, locked with a possible sleeper. A
-//! contended `lock` runs [`SPIN_ROUNDS`] rounds, each reading the word until it
+//! A contended `lock` runs [`SPIN_ROUNDS`] rounds, each reading the word until it
 //! looks free and only then trying to take it, with about [`ROUND`] of `PAUSE`s
-//! between rounds; then it yields its thread once; then it sleeps on a futex
-//! (outside Linux: yields until the word changes). The unlock wakes one sleeper
-//! when the word says there may be one.
+//! between rounds; then it yields its thread once; then it sleeps [`FIRST_NAP`],
+//! doubling up to [`MAX_NAP`], and starts over.
 //!
 //! Why not `std::sync::Mutex`: when two workers run the two ends of one channel at
 //! once, std's waiter retries within nanoseconds, so it keeps pulling the lock's
@@ -14,42 +14,47 @@
 //! for a round lets the holder run a string of operations on a warm line. Go spins
 //! the same way (four rounds of 30 `PAUSE`s); a round here is set in time rather
 //! than in `PAUSE`s because a `PAUSE` costs 3 to 40 ns depending on the CPU, and
-//! rounds much shorter than a microsecond left most of the gain on the table
-//! (benches/README.md, "Channels").
+//! rounds much shorter than a microsecond left most of the gain on the table.
 //!
-//! Sound for what the channel promises: critical sections are short and never run
-//! user code (no `Drop` of a value, no waker), so a waiter rarely reaches the futex.
+//! Why no futex: a lock whose waiters sleep until woken must learn at each unlock
+//! whether one sleeps, so its unlock is an atomic swap, a full barrier that waits
+//! for every store of the critical section. With two of them per channel operation
+//! (`lock cmpxchg`, `xchg`), the barriers were most of an uncontended operation's
+//! cost; the plain store takes it down by about a third. The price is that a waiter
+//! which reaches the naps (its holder was preempted, or many threads pile onto one
+//! channel) notices the release only at its next look. Critical sections here are
+//! short and never run user code (no `Drop` of a value, no waker), so waiters
+//! rarely get that far (benches/README.md, "Channels", has the figures).
 //!
-//! Under `cfg(loom)` the word is loom's atomic and the futex is a loom mutex and
-//! condvar (the model below checks that no unlock leaves a sleeper behind).
+//! Under `cfg(loom)` the word is loom's atomic, and the spins and naps are loom
+//! yields, so the model below checks the ordering.
 
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
-use crate::loom::{AtomicU32, Ordering};
+use crate::loom::{AtomicBool, Ordering};
 
-const UNLOCKED: u32 = 0;
-const LOCKED: u32 = 1;
-/// Locked, and a thread may sleep on the futex: the unlock must wake one.
-const SLEEPING: u32 = 2;
-
-/// Spinning rounds before a waiter yields, then sleeps (Go's `active_spin`).
+/// Spinning rounds before a waiter yields, then naps (Go's `active_spin`).
 const SPIN_ROUNDS: u32 = if cfg!(loom) { 1 } else { 4 };
 /// How long a waiter stays off the lock's cache line between two looks.
 const ROUND: Duration = Duration::from_micros(1);
+/// A waiter's first nap, after its spins and a yield found the lock held. Linux
+/// stretches shorter sleeps to the thread's timer slack, 50 µs by default.
+const FIRST_NAP: Duration = Duration::from_micros(50);
+/// The longest nap: reached only after the lock stayed held (or was retaken)
+/// through about 1.5 ms of looks.
+const MAX_NAP: Duration = Duration::from_millis(1);
 
 /// A mutex for short critical sections that never run user code.
 pub(crate) struct ChanMutex<T> {
-    state: AtomicU32,
-    #[cfg(loom)]
-    futex: loom_futex::Futex,
+    locked: AtomicBool,
     value: UnsafeCell<T>,
 }
 
 // SAFETY: the value is reached only through a guard, and one guard exists at a time:
-// the word is taken with an `Acquire` read-modify-write and released with a
-// `Release` swap, so the holders' accesses are ordered one after another, as with
+// the flag is taken with an `Acquire` compare-exchange and released with a
+// `Release` store, so the holders' accesses are ordered one after another, as with
 // `Mutex<T>`. `T: Send` suffices.
 unsafe impl<T: Send> Sync for ChanMutex<T> {}
 
@@ -61,9 +66,7 @@ pub(crate) struct ChanGuard<'a, T> {
 impl<T> ChanMutex<T> {
     pub(crate) fn new(value: T) -> Self {
         ChanMutex {
-            state: AtomicU32::new(UNLOCKED),
-            #[cfg(loom)]
-            futex: loom_futex::Futex::new(),
+            locked: AtomicBool::new(false),
             value: UnsafeCell::new(value),
         }
     }
@@ -71,8 +74,8 @@ impl<T> ChanMutex<T> {
     #[inline]
     pub(crate) fn lock(&self) -> ChanGuard<'_, T> {
         if self
-            .state
-            .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .locked
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
             self.lock_contended();
@@ -82,98 +85,40 @@ impl<T> ChanMutex<T> {
 
     #[cold]
     fn lock_contended(&self) {
-        // The state to take the word in: once this thread has slept, others may
-        // sleep too, so its unlock must wake (Go's `wait`).
-        let mut take_as = LOCKED;
+        let mut nap = FIRST_NAP;
         loop {
             for _ in 0..SPIN_ROUNDS {
-                if self.try_take(take_as) {
+                if self.try_take() {
                     return;
                 }
                 pause_round();
             }
-            if self.try_take(take_as) {
+            if self.try_take() {
                 return;
             }
             yield_thread();
-            if self.state.swap(SLEEPING, Ordering::Acquire) == UNLOCKED {
+            if self.try_take() {
                 return;
             }
-            take_as = SLEEPING;
-            self.futex_wait();
+            sleep(nap);
+            nap = (nap * 2).min(MAX_NAP);
         }
     }
 
-    /// Reads the word until it looks free, then tries to take it (as `take_as`).
-    /// Returns false when it is held.
+    /// Reads the flag until it looks free, then tries to take it. Returns false
+    /// when it is held.
     #[inline]
-    fn try_take(&self, take_as: u32) -> bool {
-        while self.state.load(Ordering::Relaxed) == UNLOCKED {
+    fn try_take(&self) -> bool {
+        while !self.locked.load(Ordering::Relaxed) {
             if self
-                .state
-                .compare_exchange(UNLOCKED, take_as, Ordering::Acquire, Ordering::Relaxed)
+                .locked
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
             {
                 return true;
             }
         }
         false
-    }
-
-    #[inline]
-    fn unlock(&self) {
-        if self.state.swap(UNLOCKED, Ordering::Release) == SLEEPING {
-            self.futex_wake();
-        }
-    }
-
-    #[cfg(all(target_os = "linux", not(loom)))]
-    fn futex_wait(&self) {
-        // SAFETY: FUTEX_WAIT reads the aligned `u32` behind the pointer, valid for as
-        // long as `self`; a changed word, a wake or a signal just returns, and the
-        // caller looks again.
-        unsafe {
-            libc::syscall(
-                libc::SYS_futex,
-                self.state.as_ptr(),
-                libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
-                SLEEPING,
-                std::ptr::null::<libc::timespec>(),
-            );
-        }
-    }
-
-    #[cfg(all(target_os = "linux", not(loom)))]
-    fn futex_wake(&self) {
-        // SAFETY: FUTEX_WAKE uses the address only as a key.
-        unsafe {
-            libc::syscall(
-                libc::SYS_futex,
-                self.state.as_ptr(),
-                libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
-                1,
-            );
-        }
-    }
-
-    #[cfg(all(not(target_os = "linux"), not(loom)))]
-    fn futex_wait(&self) {
-        while self.state.load(Ordering::Relaxed) == SLEEPING {
-            std::thread::yield_now();
-        }
-    }
-
-    #[cfg(all(not(target_os = "linux"), not(loom)))]
-    fn futex_wake(&self) {}
-
-    #[cfg(loom)]
-    fn futex_wait(&self) {
-        self.futex.wait(&self.state, SLEEPING);
-    }
-
-    #[cfg(loom)]
-    fn futex_wake(&self) {
-        self.futex.wake();
     }
 }
 
@@ -198,7 +143,7 @@ impl<T> DerefMut for ChanGuard<'_, T> {
 impl<T> Drop for ChanGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        self.lock.unlock();
+        self.lock.locked.store(false, Ordering::Release);
     }
 }
 
@@ -210,18 +155,30 @@ fn pause_round() {
     }
 }
 
-/// Under loom the spins are left out: they only change timing, and without them
-/// the model reaches the futex sleep, the part worth checking.
-#[cfg(loom)]
-fn pause_round() {}
-
 #[cfg(not(loom))]
 fn yield_thread() {
     std::thread::yield_now();
 }
 
+#[cfg(not(loom))]
+fn sleep(nap: Duration) {
+    std::thread::sleep(nap);
+}
+
+/// Under loom the spins are left out (they only change timing) and the yield and
+/// the nap hand over to loom's scheduler.
 #[cfg(loom)]
-fn yield_thread() {}
+fn pause_round() {}
+
+#[cfg(loom)]
+fn yield_thread() {
+    loom::thread::yield_now();
+}
+
+#[cfg(loom)]
+fn sleep(_: Duration) {
+    loom::thread::yield_now();
+}
 
 /// How many `PAUSE`s take about [`ROUND`] on this CPU, measured once (a few
 /// microseconds, at the first contended lock of the process).
@@ -252,41 +209,6 @@ fn pauses_per_round() -> u32 {
     }
 }
 
-/// A futex for loom: a word check and a sleep made atomic by a mutex, as the
-/// kernel's hash-bucket lock makes them.
-#[cfg(loom)]
-mod loom_futex {
-    use loom::sync::{Condvar, Mutex};
-
-    use crate::loom::{AtomicU32, Ordering};
-
-    pub(super) struct Futex {
-        bucket: Mutex<()>,
-        sleepers: Condvar,
-    }
-
-    impl Futex {
-        pub(super) fn new() -> Self {
-            Futex {
-                bucket: Mutex::new(()),
-                sleepers: Condvar::new(),
-            }
-        }
-
-        pub(super) fn wait(&self, word: &AtomicU32, expected: u32) {
-            let guard = self.bucket.lock().unwrap();
-            if word.load(Ordering::Relaxed) == expected {
-                drop(self.sleepers.wait(guard).unwrap());
-            }
-        }
-
-        pub(super) fn wake(&self) {
-            let _guard = self.bucket.lock().unwrap();
-            self.sleepers.notify_one();
-        }
-    }
-}
-
 #[cfg(all(test, not(loom)))]
 mod tests {
     use std::sync::Arc;
@@ -294,8 +216,8 @@ mod tests {
     use super::ChanMutex;
 
     /// Threads beyond the cores, some yielding inside the critical section, so
-    /// waiters reach every stage (spin, yield, futex sleep): no increment is lost
-    /// and every thread finishes (a lost wake-up would hang here).
+    /// waiters reach every stage (spin, yield, nap): no increment is lost and
+    /// every thread finishes.
     #[test]
     fn counts_every_increment_under_oversubscription() {
         const THREADS: usize = 8;
@@ -330,46 +252,34 @@ mod loom_models {
 
     use super::ChanMutex;
 
-    /// `threads` threads and the model's own each add one under the lock. A lost
-    /// wake-up is a deadlock loom reports; overlapping critical sections are a
-    /// data race on the cell.
-    fn add_under_lock(threads: usize) {
-        let lock = Arc::new(ChanMutex::new(UnsafeCell::new(0usize)));
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let lock = lock.clone();
-                loom::thread::spawn(move || {
-                    let g = lock.lock();
-                    // SAFETY: the lock is held.
-                    g.with_mut(|v| unsafe { *v += 1 });
+    /// Two threads each add one under the lock: overlapping critical sections are
+    /// a data race on the cell, which loom reports. (Spin loops make every extra
+    /// thread multiply the branches past loom's limit.)
+    #[test]
+    fn loom_chan_mutex_excludes() {
+        loom::model(|| {
+            let lock = Arc::new(ChanMutex::new(UnsafeCell::new(0usize)));
+            let handles: Vec<_> = (0..1)
+                .map(|_| {
+                    let lock = lock.clone();
+                    loom::thread::spawn(move || {
+                        let g = lock.lock();
+                        // SAFETY: the lock is held.
+                        g.with_mut(|v| unsafe { *v += 1 });
+                    })
                 })
-            })
-            .collect();
-        {
+                .collect();
+            {
+                let g = lock.lock();
+                // SAFETY: the lock is held.
+                g.with_mut(|v| unsafe { *v += 1 });
+            }
+            for h in handles {
+                h.join().unwrap();
+            }
             let g = lock.lock();
             // SAFETY: the lock is held.
-            g.with_mut(|v| unsafe { *v += 1 });
-        }
-        for h in handles {
-            h.join().unwrap();
-        }
-        let g = lock.lock();
-        // SAFETY: the lock is held.
-        assert_eq!(g.with(|v| unsafe { *v }), threads + 1);
-    }
-
-    /// A waiter that goes to sleep against an unlock racing it.
-    #[test]
-    fn loom_chan_mutex_two_threads() {
-        loom::model(|| add_under_lock(1));
-    }
-
-    /// Two waiters: the one woken must take the lock as "may have sleepers", or
-    /// the other sleeps forever. Preemptions bounded to keep the model small.
-    #[test]
-    fn loom_chan_mutex_three_threads() {
-        let mut model = loom::model::Builder::new();
-        model.preemption_bound = Some(3);
-        model.check(|| add_under_lock(2));
+            assert_eq!(g.with(|v| unsafe { *v }), 2);
+        });
     }
 }
