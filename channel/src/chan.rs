@@ -116,7 +116,7 @@ impl<T> Chan<T> {
     pub(crate) fn new(cap: usize) -> Self {
         check_cap::<T>(cap);
         Chan {
-            state: Mutex::new(State {
+            state: loom::new_lock(State {
                 buf: VecDeque::new(),
                 closed: false,
                 rx_gone: false,

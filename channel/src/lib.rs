@@ -44,8 +44,9 @@
 //!
 //! # Design
 //! One lock guards a ring buffer and two intrusive FIFO wait queues, exactly as
-//! Go's `runtime/chan.go`, and its waiters spin as Go's runtime lock does, in
-//! spaced rounds, then nap (`lock.rs`); see the invariants in `chan.rs`, the
+//! Go's `runtime/chan.go`; its waiters spin as Go's runtime lock does, in spaced
+//! rounds, then nap (`gorun_spinlock::SpinLock::spaced`); see the invariants in
+//! `chan.rs`, the
 //! waiter ground rules in `waiter.rs` and the select protocol in `select.rs`.
 #![warn(missing_docs)]
 
@@ -58,9 +59,6 @@ mod dynamic;
 mod error;
 mod future;
 mod handle;
-// Under loom the channel keeps loom's mutex (smaller models); the lock has its own.
-#[cfg_attr(loom, allow(dead_code))]
-mod lock;
 mod loom;
 mod op;
 mod select;

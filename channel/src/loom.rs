@@ -1,18 +1,29 @@
-//! Synchronisation primitives: `std`'s atomics and the channel's own lock
-//! (`lock.rs`) normally, `loom`'s model-checked ones under `--cfg loom` (the tokio
-//! pattern), so the same hand-off and select-CAS code is what loom explores. The
-//! channel lock has its own loom model; the channel's models use loom's mutex.
+//! Synchronisation primitives: `std`'s atomics and `gorun-spinlock`'s spaced lock
+//! normally, `loom`'s model-checked ones under `--cfg loom` (the tokio pattern), so
+//! the same hand-off and select-CAS code is what loom explores. The lock has its
+//! own loom model in its crate; the channel's models use loom's mutex.
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
 
 #[cfg(not(loom))]
-pub(crate) use crate::lock::{ChanGuard as MutexGuard, ChanMutex as Mutex};
+pub(crate) use gorun_spinlock::{SpinGuard as MutexGuard, SpinLock as Mutex};
+
+/// A channel lock around `value` (see `gorun_spinlock::SpinLock::spaced`).
+#[cfg(not(loom))]
+pub(crate) fn new_lock<T>(value: T) -> Mutex<T> {
+    Mutex::spaced(value)
+}
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+pub(crate) fn new_lock<T>(value: T) -> Mutex<T> {
+    Mutex::new(value)
+}
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(loom)]
 pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 

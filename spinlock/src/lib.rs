@@ -11,6 +11,10 @@
 //! lets go. That is sound only for critical sections that are short and bounded and
 //! rarely contended, which is what the users promise (each says why at its use).
 //!
+//! [`SpinLock::spaced`] makes the same lock for a critical section that two threads
+//! may hammer at once (a channel whose two ends run on two workers): its waiters
+//! spin in rounds of about 1 µs, then yield, then nap (see [`SpinLock::spaced`]).
+//!
 //! Under `cfg(loom)` the lock word is loom's atomic and the wait loop yields to
 //! loom's scheduler, so the users' loom models check the lock's ordering as well.
 //!
@@ -22,6 +26,7 @@
 
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
+use std::time::Duration;
 
 #[cfg(not(loom))]
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,10 +41,25 @@ use loom::thread::yield_now;
 /// Spins of the wait loop before it starts yielding the thread.
 const SPINS: u32 = 32;
 
+/// Spaced waiting: rounds before a waiter yields, then naps (Go's `active_spin`).
+const SPACED_ROUNDS: u32 = if cfg!(loom) { 1 } else { 4 };
+/// Spaced waiting: how long a waiter stays off the lock's cache line between two
+/// looks.
+#[cfg_attr(loom, allow(dead_code))]
+const ROUND: Duration = Duration::from_micros(1);
+/// Spaced waiting: the first nap, after the rounds and a yield found the lock held.
+/// Linux stretches shorter sleeps to the thread's timer slack, 50 µs by default.
+const FIRST_NAP: Duration = Duration::from_micros(50);
+/// Spaced waiting: the longest nap, reached only after the lock stayed held (or was
+/// retaken) through about 1.5 ms of looks.
+const MAX_NAP: Duration = Duration::from_millis(1);
+
 /// A mutual-exclusion lock around `T` whose release is a plain `Release` store
 /// (see the crate docs for when to use it).
 pub struct SpinLock<T> {
     locked: AtomicBool,
+    /// Whether waiters wait in spaced rounds ([`SpinLock::spaced`]).
+    spaced: bool,
     value: UnsafeCell<T>,
 }
 
@@ -59,7 +79,31 @@ impl<T> SpinLock<T> {
     pub fn new(value: T) -> SpinLock<T> {
         SpinLock {
             locked: AtomicBool::new(false),
+            spaced: false,
             value: UnsafeCell::new(value),
+        }
+    }
+
+    /// A new, unlocked lock around `value` whose waiters stay off its cache line
+    /// between looks: four rounds, each reading the flag until it looks free and
+    /// only then trying to take it, with about 1 µs of `PAUSE`s between rounds
+    /// (Go's runtime lock spins so, four rounds of 30 `PAUSE`s); then one yield;
+    /// then naps of 50 µs doubling to 1 ms, looking again after each.
+    ///
+    /// For a lock two threads may hammer at once. A waiter that retries within
+    /// nanoseconds (as `std::sync::Mutex`'s does) keeps pulling the line away from
+    /// the holder, whose unlock must fetch it back, so every critical section pays
+    /// several cross-core transfers; a spaced waiter leaves the holder the line for
+    /// a string of them. A round is set in time, not in `PAUSE`s, because a `PAUSE`
+    /// costs 3 to 40 ns depending on the CPU (it is measured once, at the first
+    /// spaced wait). The naps instead of a futex keep the release a plain store; the
+    /// price is that a napping waiter notices the release only at its next look,
+    /// which is reached only when the holder was preempted or many threads pile on
+    /// (benches/README.md, "Channels", has the figures).
+    pub fn spaced(value: T) -> SpinLock<T> {
+        SpinLock {
+            spaced: true,
+            ..SpinLock::new(value)
         }
     }
 
@@ -78,15 +122,12 @@ impl<T> SpinLock<T> {
 
     #[cold]
     fn lock_contended(&self) {
+        if self.spaced {
+            return self.wait_spaced();
+        }
         let mut spins = 0;
         loop {
-            // Read before trying, so waiters share the line until it is released.
-            if !self.locked.load(Ordering::Relaxed)
-                && self
-                    .locked
-                    .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-                    .is_ok()
-            {
+            if self.try_take() {
                 return;
             }
             if spins < SPINS && !cfg!(loom) {
@@ -96,6 +137,44 @@ impl<T> SpinLock<T> {
                 yield_now();
             }
         }
+    }
+
+    /// See [`SpinLock::spaced`].
+    fn wait_spaced(&self) {
+        let mut nap = FIRST_NAP;
+        loop {
+            for _ in 0..SPACED_ROUNDS {
+                if self.try_take() {
+                    return;
+                }
+                pause_round();
+            }
+            if self.try_take() {
+                return;
+            }
+            yield_now();
+            if self.try_take() {
+                return;
+            }
+            sleep(nap);
+            nap = (nap * 2).min(MAX_NAP);
+        }
+    }
+
+    /// Reads the flag until it looks free (waiters share the line until it is
+    /// released), then tries to take it. Returns false when it is held.
+    #[inline]
+    fn try_take(&self) -> bool {
+        while !self.locked.load(Ordering::Relaxed) {
+            if self
+                .locked
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                return true;
+            }
+        }
+        false
     }
 }
 
@@ -122,20 +201,72 @@ impl<T> Drop for SpinGuard<'_, T> {
     }
 }
 
+/// Stays off the lock's line for about [`ROUND`].
+#[cfg(not(loom))]
+fn pause_round() {
+    for _ in 0..pauses_per_round() {
+        std::hint::spin_loop();
+    }
+}
+
+#[cfg(not(loom))]
+fn sleep(nap: Duration) {
+    std::thread::sleep(nap);
+}
+
+/// Under loom the pauses are left out (they only change timing) and a nap hands
+/// over to loom's scheduler.
+#[cfg(loom)]
+fn pause_round() {}
+
+#[cfg(loom)]
+fn sleep(_: Duration) {
+    yield_now();
+}
+
+/// How many `PAUSE`s take about [`ROUND`] on this CPU, measured once (a few
+/// microseconds, at the first spaced wait of the process).
+#[cfg(not(loom))]
+fn pauses_per_round() -> u32 {
+    use std::sync::atomic::AtomicU32;
+    static PAUSES: AtomicU32 = AtomicU32::new(0);
+    match PAUSES.load(Ordering::Relaxed) {
+        0 => {
+            const PROBE: u32 = 256;
+            // The fastest of three probes: a preempted probe reads long.
+            let best = (0..3)
+                .map(|_| {
+                    let start = std::time::Instant::now();
+                    for _ in 0..PROBE {
+                        std::hint::spin_loop();
+                    }
+                    start.elapsed()
+                })
+                .min()
+                .unwrap_or(ROUND);
+            let per_pause = best.as_nanos().max(1) as f64 / f64::from(PROBE);
+            let n = (ROUND.as_nanos() as f64 / per_pause).clamp(16.0, 1024.0) as u32;
+            PAUSES.store(n, Ordering::Relaxed);
+            n
+        }
+        n => n,
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use std::sync::Arc;
 
     use super::SpinLock;
 
-    /// Threads (more than this machine's cores, so holders get preempted) each add
-    /// to a plain counter under the lock with a read, a yield and a write: a lost
-    /// update shows any overlap of two critical sections.
-    #[test]
-    fn critical_sections_never_overlap() {
+    /// Threads (more than this machine's cores, so holders get preempted and
+    /// spaced waiters reach their naps) each add to a plain counter under the lock
+    /// with a read, a yield and a write: a lost update shows any overlap of two
+    /// critical sections.
+    fn critical_sections_never_overlap(new: fn(usize) -> SpinLock<usize>) {
         const THREADS: usize = 6;
         const ROUNDS: usize = 20_000;
-        let lock = Arc::new(SpinLock::new(0usize));
+        let lock = Arc::new(new(0));
         let handles: Vec<_> = (0..THREADS)
             .map(|_| {
                 let lock = lock.clone();
@@ -156,6 +287,16 @@ mod tests {
         }
         assert_eq!(*lock.lock(), THREADS * ROUNDS);
     }
+
+    #[test]
+    fn yielding_critical_sections_never_overlap() {
+        critical_sections_never_overlap(SpinLock::new);
+    }
+
+    #[test]
+    fn spaced_critical_sections_never_overlap() {
+        critical_sections_never_overlap(SpinLock::spaced);
+    }
 }
 
 /// `RUSTFLAGS="--cfg loom" cargo test -p gorun-spinlock --release --lib loom`.
@@ -169,10 +310,9 @@ mod loom_models {
     /// Two threads each increment a counter under the lock. The counter is a loom
     /// cell, so loom reports any two critical sections that the lock's `Acquire`
     /// take and `Release` store do not order, and the sum shows a lost update.
-    #[test]
-    fn loom_lock_excludes() {
-        loom::model(|| {
-            let lock = Arc::new(SpinLock::new(UnsafeCell::new(0usize)));
+    fn lock_excludes(new: fn(UnsafeCell<usize>) -> SpinLock<UnsafeCell<usize>>) {
+        loom::model(move || {
+            let lock = Arc::new(new(UnsafeCell::new(0usize)));
             let other = lock.clone();
             let t = loom::thread::spawn(move || {
                 let g = other.lock();
@@ -189,5 +329,15 @@ mod loom_models {
             // SAFETY: as above.
             assert_eq!(g.with(|v| unsafe { *v }), 2);
         });
+    }
+
+    #[test]
+    fn loom_lock_excludes() {
+        lock_excludes(SpinLock::new);
+    }
+
+    #[test]
+    fn loom_spaced_lock_excludes() {
+        lock_excludes(SpinLock::spaced);
     }
 }
