@@ -1,5 +1,5 @@
 //! The public select builder, [`Select`], and the low-level array form the
-//! `select!` macro expands to ([`SelectArray`](crate::__private::SelectArray)).
+//! `select!` macro expands to ([`crate::__private::SelectArray`]).
 //!
 //! Both keep every case inline in the (pinned) select future: a select with up to
 //! 64 cases allocates nothing; beyond 64 the random order needs one `Vec`.

@@ -1,6 +1,6 @@
 //! Go channels for async Rust: gorun's `hchan`.
 //!
-//! [`chan`] makes a channel of any capacity (0 = rendezvous) with cloneable
+//! [`chan()`] makes a channel of any capacity (0 = rendezvous) with cloneable
 //! [`Sender`]s and [`Receiver`]s (MPMC). It works on any executor through the
 //! standard `Waker` (gorun, tokio, `futures::executor`, plain threads via the
 //! `*_blocking` calls) and, on gorun, charges the cooperative budget.

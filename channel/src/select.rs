@@ -32,8 +32,9 @@
 //!   freed (completion and `Drop` both withdraw), so a waiter's flag pointer is
 //!   valid whenever the waiter is queued.
 //! * A case not chosen has no effect: an unsent value stays in its case and is
-//!   returned by [`SendCase::take_unsent`] or dropped with it; a value handed to a
-//!   recv case whose select is dropped before returning it is re-delivered.
+//!   returned by [`SendCase::take_unsent`](crate::case::SendCase::take_unsent) or
+//!   dropped with it; a value handed to a recv case whose select is dropped before
+//!   returning it is re-delivered.
 
 use std::cell::Cell;
 use std::marker::PhantomPinned;

@@ -28,7 +28,7 @@ const BATCH: usize = 32;
 
 /// Opens a directory for listing (`std::fs::read_dir`): entries come from
 /// [`ReadDir::next_entry`], or from `ReadDir` as a
-/// [`Stream`](futures_core::Stream). `.` and `..` are not listed; the order is the
+/// [`Stream`]. `.` and `..` are not listed; the order is the
 /// file system's.
 ///
 /// ```

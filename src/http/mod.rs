@@ -190,7 +190,7 @@ where
     }
 }
 
-/// The [`MakeService`] of [`serve`]: a clone of one service per connection.
+/// The [`MakeService`] of [`serve()`]: a clone of one service per connection.
 #[derive(Debug, Clone)]
 pub struct Shared<S>(pub S);
 

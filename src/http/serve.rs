@@ -1,10 +1,10 @@
 //! The accept loop and graceful shutdown.
 //!
 //! Invariants:
-//! 1. Every connection task holds a [`WaitGuard`] on `live` from before it is
-//!    spawned until it has dropped its connection (a panicking task drops it when
-//!    the runtime drops the task), so `live.wait()` returning means no accepted
-//!    connection is open.
+//! 1. Every connection task holds a [`WaitGuard`](crate::sync::WaitGuard) on `live`
+//!    from before it is spawned until it has dropped its connection (a panicking
+//!    task drops it when the runtime drops the task), so `live.wait()` returning
+//!    means no accepted connection is open.
 //! 2. The listener is dropped (closed) before any connection is told to shut
 //!    down: once a connection is told, no new one can arrive.
 //! 3. `graceful` and `hard` are cancelled at most once each, in that order.
@@ -34,7 +34,7 @@ use crate::sync::WaitGroup;
 const MIN_BACKOFF: Duration = Duration::from_millis(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
-/// A server on its way: made by [`serve`](super::serve) or
+/// A server on its way: made by [`serve`](super::serve()) or
 /// [`serve_with_make`](super::serve_with_make), configured by the methods here,
 /// run by `.await` (it is [`IntoFuture`]; [`into_future`](IntoFuture::into_future)
 /// gives a `Send + 'static` [`ServeFuture`] to hand to [`go`](crate::go)).
@@ -96,7 +96,7 @@ impl<M, F> Serve<M, F> {
     /// Shuts the server down gracefully once `signal` completes (see
     /// [Graceful shutdown](Self#graceful-shutdown)): typically
     /// [`signal::ctrl_c`](crate::signal::ctrl_c), a oneshot receiver, or a
-    /// [`Context`](crate::context::Context)'s [`done()`](crate::context::Context::done)
+    /// [`Context`]'s [`done()`](crate::context::Context::done)
     /// (Go's `srv.Shutdown` when the context ends). Replaces an earlier signal.
     ///
     /// ```no_run
@@ -113,7 +113,7 @@ impl<M, F> Serve<M, F> {
     /// # }
     /// ```
     ///
-    /// With a [`Context`](crate::context::Context): the server stops when it is
+    /// With a [`Context`]: the server stops when it is
     /// cancelled, or when its deadline passes.
     ///
     /// ```

@@ -40,9 +40,9 @@
 //! | `stream.shutdown().await` | the same ([`AsyncWriteExt::shutdown`]); std's synchronous `shutdown(how)` is `TcpStream::shutdown_std(how)` |
 //! | `BufReader`, `BufWriter` | [`BufReader`], [`BufWriter`] |
 //! | `Lines::next_line`, `Split::next_segment` | [`Lines::next_line`], [`Split::next_segment`]; both are also a [`Stream`](futures_core::Stream) (no `LinesStream` wrapper) |
-//! | `io::copy`, `copy_buf`, `copy_bidirectional`, `copy_bidirectional_with_sizes` | [`copy`], [`copy_buf`], [`copy_bidirectional`], [`copy_bidirectional_with_sizes`] |
-//! | `io::split`, `ReadHalf`, `WriteHalf`, `unsplit` | [`split`], [`ReadHalf`], [`WriteHalf`], [`ReadHalf::unsplit`] |
-//! | `io::duplex`, `DuplexStream` | [`duplex`], [`DuplexStream`] |
+//! | `io::copy`, `copy_buf`, `copy_bidirectional`, `copy_bidirectional_with_sizes` | [`copy()`], [`copy_buf`], [`copy_bidirectional`], [`copy_bidirectional_with_sizes`] |
+//! | `io::split`, `ReadHalf`, `WriteHalf`, `unsplit` | [`split()`], [`ReadHalf`], [`WriteHalf`], [`ReadHalf::unsplit`] |
+//! | `io::duplex`, `DuplexStream` | [`duplex()`], [`DuplexStream`] |
 //! | `io::{Error, ErrorKind, Result}` | [`Error`], [`ErrorKind`], [`Result`] (std's, as in tokio) |
 //! | `ReadBuf` in your own `poll_read` | write to the `&mut [u8]`; [`AsyncReadExt::read_buf`] still takes any `bytes::BufMut` |
 //! | `reader.take(n)`, `reader.chain(next)` | the same: [`Take`], [`Chain`] |
@@ -101,7 +101,7 @@
 //! 64 KiB are read per call.
 //!
 //! Everything here is generic over the futures-io traits and runs on any executor
-//! (`futures::executor::block_on`, tokio, smol); only [`copy`]'s and
+//! (`futures::executor::block_on`, tokio, smol); only [`copy()`]'s and
 //! [`DuplexStream`]'s cooperative-budget charges are gorun-specific, and they are
 //! no-ops elsewhere.
 

@@ -29,7 +29,7 @@ use crate::{sleep, Sleep};
 /// [`send_timeout`](SendTimeoutExt::send_timeout) for gorun's [`Sender`].
 pub trait SendTimeoutExt<T> {
     /// Sends `value`, waiting at most `timeout` for room (or, unbuffered, for a
-    /// receiver). Exact, unlike [`timeout`](crate::timeout) around
+    /// receiver). Exact, unlike [`timeout`](crate::timeout()) around
     /// [`send`](Sender::send): `Ok` means a receiver or the buffer has the value;
     /// [`SendTimeoutError::Timeout`] means it was not delivered, and gives it back.
     ///

@@ -70,8 +70,8 @@ impl Drop for EnterGuard {
 
 impl Driver {
     /// Makes this driver the current one on this thread until the guard drops (which
-    /// restores the previous one). [`sleep`](crate::sleep), [`Instant::now`](crate::Instant::now),
-    /// [`pause`](crate::pause) and the rest find it there. Timers armed on this thread
+    /// restores the previous one). [`sleep`](crate::sleep()), [`Instant::now`](crate::Instant::now),
+    /// [`pause`](crate::pause()) and the rest find it there. Timers armed on this thread
     /// go to one of the driver's shards, chosen round robin per `enter`.
     pub fn enter(&self) -> EnterGuard {
         self.enter_shard(self.pick_shard())

@@ -11,7 +11,7 @@ use crate::context::with_current_clock;
 ///
 /// Like [`std::time::Instant`] (and convertible to and from it), except that
 /// [`Instant::now`] reads the current driver's clock: while it is
-/// [paused](crate::pause), `now` stands still and moves only by
+/// [paused](crate::pause()), `now` stands still and moves only by
 /// [`advance`](crate::advance) (or auto-advance).
 ///
 /// ```

@@ -7,7 +7,7 @@
 //!   node of its own, so arming one allocates nothing per timer, and dropping it
 //!   unlinks it.
 //! - A [`Driver`] has a wheel per worker (Go's per-P timers) and a clock that tests
-//!   can [`pause`] and [`advance`]. An executor enters a worker's shard on each
+//!   can [`pause()`] and [`advance`]. An executor enters a worker's shard on each
 //!   worker, which arms and cancels its timers there without contending with the
 //!   others; its due timers fire between its tasks, or from the worker parked in the
 //!   driver, which sleeps until the earliest timer of any shard. On any other thread

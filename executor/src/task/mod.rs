@@ -1,5 +1,5 @@
 //! Tasks beyond `go`: [`JoinSet`] (tasks awaited as they finish), task ids
-//! ([`Id`], [`id`], [`try_id`]) and [`block_in_place`], tokio's `tokio::task`.
+//! ([`Id`], [`id()`], [`try_id`]) and [`block_in_place`], tokio's `tokio::task`.
 //!
 //! Inside: the goroutine's body, its state and its handles. Three kinds of owning
 //! references point at a task cell (`raw.rs`):
