@@ -56,7 +56,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
-use crate::sync::waiters::{SlotState, WaitQueue};
+use crate::sync::grant_queue::{GrantQueue, SlotState};
 use crate::time::{AfterFunc, Instant};
 use crate::{Receiver, Sender};
 
@@ -113,7 +113,7 @@ struct Inner {
     cause: Option<Cause>,
     children: Vec<Option<Weak<CancelState>>>,
     free: Vec<usize>,
-    waiters: WaitQueue,
+    waiters: GrantQueue,
     done_tx: Option<Sender<()>>,
     done_rx: Option<Receiver<()>>,
     timer: Option<AfterFunc>,
@@ -443,7 +443,7 @@ fn cancel(state: &Arc<CancelState>, err: ContextError, cause: Option<Cause>) {
         if let Some(t) = timer {
             t.stop();
         }
-        crate::sync::waiters::wake_all(wakers);
+        crate::sync::grant_queue::wake_all(wakers);
         s.detach(key);
         work.extend(children.into_iter().flatten().filter_map(|w| w.upgrade()));
     }

@@ -85,6 +85,7 @@
 //! | `sync::mpsc::unbounded_channel()` | none: give [`chan`](crate::chan) a capacity (Go has no unbounded channel) |
 //! | `tx.send(v).await`, `rx.recv().await` | [`Sender::send`](crate::Sender::send), [`Receiver::recv`](crate::Receiver::recv) (`&self`: receivers are shared, MPMC) |
 //! | `tx.try_send(v)`, `rx.try_recv()` | [`Sender::try_send`](crate::Sender::try_send), [`Receiver::try_recv`](crate::Receiver::try_recv) |
+//! | `tx.blocking_send(v)`, `rx.blocking_recv()` | [`Sender::blocking_send`](crate::Sender::blocking_send), [`Receiver::blocking_recv`](crate::Receiver::blocking_recv) |
 //! | `tx.send_timeout(v, d)` | [`SendTimeoutExt::send_timeout`](crate::time::SendTimeoutExt::send_timeout) (`use gorun::prelude::*`) |
 //! | `select! { v = rx.recv() => .. }` | [`select!`](crate::select!)` { recv(rx) -> v => .. }` (atomic), or the same `v = rx.recv() => ..` |
 //! | `select! { biased; .., else => .. }` | [`select!`](crate::select!)` { biased; .., else => .. }` |

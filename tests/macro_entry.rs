@@ -102,7 +102,7 @@ async fn tasks_that_finish_within_the_grace_period_are_not_leaks() {
     });
     std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(20));
-        tx.send_blocking(()).unwrap();
+        tx.blocking_send(()).unwrap();
     });
 }
 

@@ -126,16 +126,16 @@ fn dropped_select_loses_nothing() {
     } // dropped while parked
     let h = std::thread::spawn({
         let tx = txs[5].clone();
-        move || tx.send_blocking(9).unwrap()
+        move || tx.blocking_send(9).unwrap()
     });
-    assert_eq!(rxs[5].recv_blocking(), Some(9));
+    assert_eq!(rxs[5].blocking_recv(), Some(9));
     h.join().unwrap();
     // The set still works.
     txs[3].try_send(4).ok();
     let got = futures::executor::block_on(async {
         let t = std::thread::spawn({
             let tx = txs[3].clone();
-            move || tx.send_blocking(4).unwrap()
+            move || tx.blocking_send(4).unwrap()
         });
         let got = set.select().await;
         t.join().unwrap();

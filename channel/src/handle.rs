@@ -108,8 +108,8 @@ impl<T> Sender<T> {
 
     /// Sends from a plain thread, blocking it (not for use inside async code).
     #[cfg(not(loom))]
-    pub fn send_blocking(&self, value: T) -> Result<(), crate::SendError<T>> {
-        crate::blocking::block_on(self.send(value))
+    pub fn blocking_send(&self, value: T) -> Result<(), crate::SendError<T>> {
+        crate::plain_thread::block_on(self.send(value))
     }
 
     /// Closes the channel: parked and future sends fail, receivers drain what is
@@ -247,8 +247,8 @@ impl<T> Receiver<T> {
 
     /// Receives on a plain thread, blocking it (not for use inside async code).
     #[cfg(not(loom))]
-    pub fn recv_blocking(&self) -> Option<T> {
-        crate::blocking::block_on(self.recv())
+    pub fn blocking_recv(&self) -> Option<T> {
+        crate::plain_thread::block_on(self.recv())
     }
 
     /// A blocking iterator over received values, ending when the channel is
@@ -257,14 +257,14 @@ impl<T> Receiver<T> {
     /// ```
     /// let (tx, rx) = gorun_channel::chan(0);
     /// let t = std::thread::spawn(move || {
-    ///     for i in 0..3 { tx.send_blocking(i).unwrap(); }
+    ///     for i in 0..3 { tx.blocking_send(i).unwrap(); }
     /// });
     /// assert_eq!(rx.iter().collect::<Vec<_>>(), [0, 1, 2]);
     /// t.join().unwrap();
     /// ```
     #[cfg(not(loom))]
-    pub fn iter(&self) -> crate::blocking::Iter<'_, T> {
-        crate::blocking::Iter { rx: self }
+    pub fn iter(&self) -> crate::plain_thread::Iter<'_, T> {
+        crate::plain_thread::Iter { rx: self }
     }
 
     /// Whether the channel is closed (or has no receivers); buffered values can

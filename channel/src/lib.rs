@@ -50,8 +50,6 @@
 //! waiter ground rules in `waiter.rs` and the select protocol in `select.rs`.
 #![warn(missing_docs)]
 
-#[cfg(not(loom))]
-mod blocking;
 mod builder;
 mod case;
 mod chan;
@@ -61,18 +59,20 @@ mod future;
 mod handle;
 mod loom;
 mod op;
+#[cfg(not(loom))]
+mod plain_thread;
 mod select;
 mod stream;
 mod timer_hook;
 mod waiter;
 
-#[cfg(not(loom))]
-pub use blocking::Iter;
 pub use builder::{Blocking, Cases, Select, SelectFuture, Selected};
 pub use dynamic::{recv_any, DynOutcome, DynSelect, DynSelectFuture};
 pub use error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 pub use future::{RecvFuture, SendFuture};
 pub use handle::{chan, Receiver, Sender};
+#[cfg(not(loom))]
+pub use plain_thread::Iter;
 
 /// Internals for the `select!` macro. Not a stable API.
 ///

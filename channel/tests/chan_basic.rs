@@ -267,7 +267,7 @@ fn blocking_threads_share_with_async() {
             let tx = tx.clone();
             std::thread::spawn(move || {
                 for i in 0..n {
-                    tx.send_blocking(p * n + i).unwrap();
+                    tx.blocking_send(p * n + i).unwrap();
                 }
             })
         })

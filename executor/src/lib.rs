@@ -19,11 +19,11 @@
 #![warn(missing_docs)]
 
 mod block_on;
-mod blocking;
+mod blocking_pool;
 mod coarse_clock;
 #[cfg(feature = "tokio-compat")]
 pub mod compat;
-mod context;
+mod current_runtime;
 mod driver;
 mod dump;
 mod io;

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::context;
+use crate::current_runtime;
 use crate::scheduler::Shared;
 use crate::task::join::JoinHandle;
 
@@ -161,7 +161,7 @@ impl Runtime {
             return;
         }
         shared.begin_shutdown();
-        if context::is_own_thread(shared) {
+        if current_runtime::is_own_thread(shared) {
             // Dropped by one of its own tasks or blocking closures: joining would wait
             // on ourselves. The workers exit on their own, and the last one out
             // finishes the shutdown.
@@ -172,7 +172,7 @@ impl Runtime {
         let me = std::thread::current().id();
         for t in threads {
             if t.thread().id() != me {
-                crate::blocking::join_until(t, deadline);
+                crate::blocking_pool::join_until(t, deadline);
             }
         }
     }
@@ -217,7 +217,7 @@ impl std::error::Error for TryCurrentError {}
 /// Restores the previous current runtime when dropped; see [`Handle::enter`].
 #[must_use = "the runtime stays current only while the guard lives"]
 pub struct EnterGuard {
-    _guard: context::SetCurrentGuard,
+    _guard: current_runtime::SetCurrentGuard,
 }
 
 impl fmt::Debug for EnterGuard {
@@ -241,7 +241,7 @@ impl Handle {
 
     /// The runtime this thread runs in, if any.
     pub fn try_current() -> Result<Handle, TryCurrentError> {
-        context::with_current(|c| c.cloned())
+        current_runtime::with_current(|c| c.cloned())
             .map(|shared| Handle { shared })
             .ok_or(TryCurrentError(()))
     }
@@ -250,7 +250,7 @@ impl Handle {
     /// `Handle::current` find it from a plain thread.
     pub fn enter(&self) -> EnterGuard {
         EnterGuard {
-            _guard: context::set_current(&self.shared),
+            _guard: current_runtime::set_current(&self.shared),
         }
     }
 
@@ -271,7 +271,7 @@ impl Handle {
     /// If called from a thread that already drives a runtime.
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
         let shared = &self.shared;
-        let _enter = context::enter_runtime(shared);
+        let _enter = current_runtime::enter_runtime(shared);
         let fut = if shared.config.current_thread {
             match crate::scheduler::drive(shared, fut) {
                 Ok(v) => return v,
@@ -406,7 +406,7 @@ pub(crate) fn global() -> &'static Handle {
 
 /// Runs `f` with the current runtime, or the global one.
 pub(crate) fn with_current_or_global<R>(f: impl FnOnce(&Arc<Shared>) -> R) -> R {
-    context::with_current(|c| match c {
+    current_runtime::with_current(|c| match c {
         Some(s) => f(s),
         None => f(&global().shared),
     })

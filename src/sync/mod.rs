@@ -40,6 +40,7 @@ macro_rules! const_fn_unless_loom {
 
 mod barrier;
 pub mod broadcast;
+pub(crate) mod grant_queue;
 mod loom;
 mod mutex;
 mod notify;
@@ -49,7 +50,6 @@ mod rwlock;
 mod semaphore;
 #[cfg(all(test, loom))]
 mod semaphore_loom;
-pub(crate) mod waiters;
 mod waitgroup;
 mod waker_set;
 pub mod watch;

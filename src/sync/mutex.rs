@@ -124,7 +124,7 @@ impl<T: ?Sized> Mutex<T> {
     /// Do not call this on a runtime worker (inside a task): it blocks the worker,
     /// and can deadlock if the holder needs that worker.
     pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
-        super::waiters::block_on(self.lock())
+        super::grant_queue::block_on(self.lock())
     }
 
     /// Takes the lock if it is free now and nobody waits for it.

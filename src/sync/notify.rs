@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::*};
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use super::waiters::{SlotState, WaitQueue};
+use super::grant_queue::{GrantQueue, SlotState};
 
 const BY_ONE: usize = 1;
 const BY_ALL: usize = 2;
@@ -49,7 +49,7 @@ pub struct Notify {
 #[derive(Debug)]
 struct State {
     permit: bool,
-    queue: WaitQueue,
+    queue: GrantQueue,
 }
 
 impl Notify {
@@ -59,7 +59,7 @@ impl Notify {
             generation: AtomicUsize::new(0),
             state: Mutex::new(State {
                 permit: false,
-                queue: WaitQueue::new(),
+                queue: GrantQueue::new(),
             }),
         }
     }
@@ -99,7 +99,7 @@ impl Notify {
             wakers.push(w);
         }
         drop(st);
-        super::waiters::wake_all(wakers);
+        super::grant_queue::wake_all(wakers);
     }
 
     fn notify_one_locked(st: &mut State) -> Option<Waker> {

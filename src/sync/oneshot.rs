@@ -348,7 +348,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.blocking_recv(), Ok(5));
     /// ```
     pub fn blocking_recv(self) -> Result<T, RecvError> {
-        super::waiters::block_on(self)
+        super::grant_queue::block_on(self)
     }
 
     /// Whether the receiver has returned its result (awaited to completion or

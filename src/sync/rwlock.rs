@@ -136,13 +136,13 @@ impl<T: ?Sized> RwLock<T> {
     /// [`read`](Self::read) from a thread outside the runtime, blocking it. Do not
     /// call it inside a task.
     pub fn blocking_read(&self) -> RwLockReadGuard<'_, T> {
-        super::waiters::block_on(self.read())
+        super::grant_queue::block_on(self.read())
     }
 
     /// [`write`](Self::write) from a thread outside the runtime, blocking it. Do not
     /// call it inside a task.
     pub fn blocking_write(&self) -> RwLockWriteGuard<'_, T> {
-        super::waiters::block_on(self.write())
+        super::grant_queue::block_on(self.write())
     }
 
     /// The value, through a unique borrow (no locking needed).

@@ -32,7 +32,7 @@ use std::sync::Arc;
 use super::loom::{AtomicUsize, Mutex, MutexGuard, Ordering::*};
 use std::task::{Context, Poll, Waker};
 
-use super::waiters::{SlotState, WaitQueue};
+use super::grant_queue::{GrantQueue, SlotState};
 
 mod error;
 
@@ -79,7 +79,7 @@ const SHIFT: u32 = 2;
 /// ```
 pub struct Semaphore {
     state: AtomicUsize,
-    waiters: Mutex<WaitQueue>,
+    waiters: Mutex<GrantQueue>,
 }
 
 impl Semaphore {
@@ -95,7 +95,7 @@ impl Semaphore {
             assert!(permits <= Self::MAX_PERMITS, "too many permits");
             Semaphore {
                 state: AtomicUsize::new(permits << SHIFT),
-                waiters: Mutex::new(WaitQueue::new()),
+                waiters: Mutex::new(GrantQueue::new()),
             }
         }
     }
@@ -286,14 +286,14 @@ impl Semaphore {
         wakers.wake();
     }
 
-    fn lock(&self) -> MutexGuard<'_, WaitQueue> {
+    fn lock(&self) -> MutexGuard<'_, GrantQueue> {
         // No user code runs under this lock, so poisoning cannot leave it broken.
         self.waiters.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Hands permits to the queue front while they suffice; clears `WAITERS` when
     /// the queue empties. Returns the wakers to wake after unlocking.
-    fn grant_locked(&self, q: &mut WaitQueue) -> WakeList {
+    fn grant_locked(&self, q: &mut GrantQueue) -> WakeList {
         let mut wakers = WakeList::new();
         loop {
             let Some(need) = q.front_need() else {
@@ -312,7 +312,7 @@ impl Semaphore {
 
     /// Frees a waiter's slot under the lock; if it had been granted permits, they go
     /// back (to the next waiters, or to the count). Returns the wakers to wake.
-    fn unqueue_locked(&self, q: &mut WaitQueue, key: usize) -> WakeList {
+    fn unqueue_locked(&self, q: &mut GrantQueue, key: usize) -> WakeList {
         if let SlotState::Granted(n) = q.remove(key) {
             self.state.fetch_add(n << SHIFT, Release);
         }
@@ -447,7 +447,7 @@ impl WakeList {
         for w in self.inline.into_iter().take(self.len).flatten() {
             w.wake();
         }
-        super::waiters::wake_all(self.spill);
+        super::grant_queue::wake_all(self.spill);
     }
 }
 

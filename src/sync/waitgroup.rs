@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::*};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
-use super::waiters::{SlotState, WaitQueue};
+use super::grant_queue::{GrantQueue, SlotState};
 
 /// Waits for a collection of tasks to finish (Go's `sync.WaitGroup`).
 ///
@@ -55,7 +55,7 @@ pub struct WaitGroup {
 #[derive(Default)]
 struct Inner {
     count: AtomicUsize,
-    waiters: Mutex<WaitQueue>,
+    waiters: Mutex<GrantQueue>,
 }
 
 impl WaitGroup {
@@ -110,16 +110,16 @@ impl WaitGroup {
     /// Waits until the count is zero, blocking this thread. For threads outside
     /// the runtime; do not call it inside a task (it would block a worker).
     pub fn wait_blocking(&self) {
-        super::waiters::block_on(self.wait())
+        super::grant_queue::block_on(self.wait())
     }
 
-    fn lock(&self) -> MutexGuard<'_, WaitQueue> {
+    fn lock(&self) -> MutexGuard<'_, GrantQueue> {
         self.inner.lock()
     }
 }
 
 impl Inner {
-    fn lock(&self) -> MutexGuard<'_, WaitQueue> {
+    fn lock(&self) -> MutexGuard<'_, GrantQueue> {
         // No user code runs under this lock.
         self.waiters.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -175,7 +175,7 @@ impl Drop for WaitGuard {
             wakers.push(w);
         }
         drop(q);
-        super::waiters::wake_all(wakers);
+        super::grant_queue::wake_all(wakers);
     }
 }
 

@@ -186,7 +186,7 @@ impl WakeList {
                 w.wake();
             }
         }
-        super::waiters::wake_all(std::mem::take(&mut self.spill));
+        super::grant_queue::wake_all(std::mem::take(&mut self.spill));
     }
 }
 

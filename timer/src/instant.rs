@@ -5,7 +5,7 @@ use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
 use std::time::Duration;
 
-use crate::context::with_current_clock;
+use crate::current_driver::with_current_clock;
 
 /// A measurement of the runtime's monotonic clock.
 ///

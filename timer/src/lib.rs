@@ -39,7 +39,7 @@ mod chan_timeout;
 #[cfg_attr(loom, allow(dead_code, unused))]
 mod chan_timer;
 mod clock;
-mod context;
+mod current_driver;
 mod driver;
 mod entry;
 mod instant;
@@ -55,7 +55,7 @@ pub use chan_timeout::{RecvTimeout, RecvTimeoutExt, SendTimeout, SendTimeoutExt}
 #[cfg(not(loom))]
 pub use chan_timer::{after, tick, Ticker, Timer};
 pub use chan_timer::{after_func, AfterFunc};
-pub use context::EnterGuard;
+pub use current_driver::EnterGuard;
 pub use driver::{Driver, PanicHandler, Spawner};
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};

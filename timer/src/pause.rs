@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::context::with_current;
+use crate::current_driver::with_current;
 
 /// Freezes the current driver's clock (the global driver's, on a thread without one).
 ///

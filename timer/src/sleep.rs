@@ -9,7 +9,7 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 
 use crate::clock::nanos;
-use crate::context::{with_current, Handle};
+use crate::current_driver::{with_current, Handle};
 use crate::driver::NEVER_NS;
 use crate::entry::{Entry, FIRED};
 use crate::Instant;

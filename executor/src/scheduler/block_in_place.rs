@@ -162,7 +162,7 @@ where
             // A worker, not a blocking closure: it parks like one, and the paused
             // clock may advance while it does (the call in `f` counts instead).
             let _worker = shared.blocking.not_running_guard();
-            let _enter = crate::context::enter_worker(&shared, index);
+            let _enter = crate::current_runtime::enter_worker(&shared, index);
             let prev = worker::set_current(ctx);
             ctx.run_as_stand_in(&release.0.stop);
             worker::set_current(prev);
@@ -175,7 +175,7 @@ where
     );
     let out = {
         let _running = shared.blocking.running_guard();
-        let _exit = crate::context::exit_runtime();
+        let _exit = crate::current_runtime::exit_runtime();
         catch_unwind(AssertUnwindSafe(f))
     };
     // Take the worker back.

@@ -35,7 +35,7 @@ use std::thread;
 use crossbeam_deque::{Injector, Steal, Stealer};
 use crossbeam_utils::CachePadded;
 
-use crate::blocking::BlockingPool;
+use crate::blocking_pool::BlockingPool;
 use crate::driver::Driver;
 use crate::runtime::Config;
 use crate::task::join::JoinHandle;

@@ -171,7 +171,7 @@ pub(crate) fn schedule(shared: &Arc<Shared>, task: Notified, is_yield: bool) {
 /// The body of a worker thread.
 pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Worker<Notified>) {
     shared.config.thread_started();
-    let enter = crate::context::enter_worker(&shared, index);
+    let enter = crate::current_runtime::enter_worker(&shared, index);
     let ctx = WorkerCtx::new(shared, index, local, None);
     WORKER.with(|w| w.set(&ctx));
     let watch = super::watchdog::enter(&ctx.shared, index);

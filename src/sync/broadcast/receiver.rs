@@ -107,7 +107,7 @@ impl<T: Clone> Receiver<T> {
     ///
     /// Do not call this on a runtime worker (inside a task): it blocks the worker.
     pub fn blocking_recv(&mut self) -> Result<T, RecvError> {
-        crate::sync::waiters::block_on(self.recv())
+        crate::sync::grant_queue::block_on(self.recv())
     }
 
     /// A new receiver of the same channel, starting at the next value sent (not where

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::{Action, Core};
-use crate::context::with_current;
+use crate::current_driver::with_current;
 
 /// Runs `f` as a new task after `duration` (Go's `time.AfterFunc`). The returned
 /// handle can [`stop`](AfterFunc::stop) or [`reset`](AfterFunc::reset) it; dropping the

@@ -1,10 +1,12 @@
-//! A FIFO queue of parked waiters, shared by every primitive in `gorun::sync` and by
-//! `gorun::context`. It lives inside the primitive's `std::sync::Mutex`.
+//! A FIFO queue of parked waiters that releasers *grant* something to (permits, a
+//! lock, a value), shared by every primitive in `gorun::sync` and by
+//! `gorun::context`. It lives inside the primitive's `std::sync::Mutex`. (Not the
+//! channel's `WaitQueue`, which links waiters that live inside the futures.)
 //!
 //! Ground rules:
 //! 1. A waiter is a slot in a slab, linked into a doubly linked FIFO list by index.
 //!    A slot is owned by exactly one future (its *key*), and only that owner frees it
-//!    (with [`WaitQueue::remove`]); so keys need no generation counter.
+//!    (with [`GrantQueue::remove`]); so keys need no generation counter.
 //! 2. A slot is `Queued` (linked, waiting) or `Granted(v)` (unlinked: a releaser gave
 //!    it `v`, e.g. permits, and woke it). A granted slot stays allocated until its
 //!    owner sees the grant or is dropped; on drop the owner gives `v` back (that is
@@ -36,7 +38,7 @@ struct Slot {
 
 /// The queue. Not thread-safe on its own: keep it behind a mutex.
 #[derive(Debug, Default)]
-pub(crate) struct WaitQueue {
+pub(crate) struct GrantQueue {
     slots: Vec<Slot>,
     free: Vec<usize>,
     head: Option<usize>,
@@ -44,9 +46,9 @@ pub(crate) struct WaitQueue {
     len: usize,
 }
 
-impl WaitQueue {
-    pub(crate) const fn new() -> WaitQueue {
-        WaitQueue {
+impl GrantQueue {
+    pub(crate) const fn new() -> GrantQueue {
+        GrantQueue {
             slots: Vec::new(),
             free: Vec::new(),
             head: None,
@@ -202,7 +204,7 @@ mod tests {
 
     #[test]
     fn fifo_and_removal() {
-        let mut q = WaitQueue::new();
+        let mut q = GrantQueue::new();
         let w = Waker::noop().clone();
         let a = q.push_back(1, w.clone());
         let b = q.push_back(2, w.clone());

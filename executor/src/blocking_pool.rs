@@ -192,8 +192,8 @@ impl BlockingPool {
     }
 
     fn run_thread(&self, shared: &Arc<Shared>) {
-        let _current = crate::context::set_current(shared);
-        crate::context::set_owner(shared);
+        let _current = crate::current_runtime::set_current(shared);
+        crate::current_runtime::set_owner(shared);
         let mut st = self.lock();
         loop {
             if let Some(task) = st.queue.pop_front() {

@@ -51,7 +51,7 @@ impl<T> Iterator for Iter<'_, T> {
     type Item = T;
 
     fn next(&mut self) -> Option<T> {
-        self.rx.recv_blocking()
+        self.rx.blocking_recv()
     }
 }
 
