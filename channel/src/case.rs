@@ -11,14 +11,7 @@ use crate::error::SendError;
 use crate::handle::{Receiver, Sender};
 use crate::loom::{AtomicUsize, Ordering};
 use crate::select::{CaseKind, Register, SelectCase, TakeOutput};
-use crate::waiter::{LazyWaiter, CLOSED, DONE, SEL_WAITING, WAITING};
-
-#[inline]
-fn wake(w: Option<Waker>) {
-    if let Some(w) = w {
-        w.wake();
-    }
-}
+use crate::waiter::{wake, LazyWaiter, CLOSED, DONE, SEL_WAITING, WAITING};
 
 /// Wins the select's own flag for `token`.
 ///

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::pin::Pin;
-use std::task::Waker;
 
 use crate::chan::{Chan, TryRecv, TrySend};
 use crate::error::{TryRecvError, TrySendError};
@@ -10,6 +9,7 @@ use crate::future::{RecvFuture, SendFuture};
 use crate::loom::{Arc, Ordering};
 use crate::op::RecvOp;
 use crate::stream::SinkState;
+use crate::waiter::wake;
 
 /// Creates a channel of capacity `cap`: Go's `make(chan T, cap)`.
 ///
@@ -41,13 +41,6 @@ pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
         },
         Receiver { chan, stream: None },
     )
-}
-
-#[inline]
-fn wake(w: Option<Waker>) {
-    if let Some(w) = w {
-        w.wake();
-    }
 }
 
 /// The sending half of a channel. Clone it for more senders; the channel closes

@@ -12,18 +12,11 @@
 //!   the lock is released.
 
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use crate::chan::{Chan, TryRecv, TrySend};
 use crate::error::SendError;
-use crate::waiter::{LazyWaiter, Waiter, CLOSED, DONE, WAITING};
-
-#[inline]
-fn wake(w: Option<Waker>) {
-    if let Some(w) = w {
-        w.wake();
-    }
-}
+use crate::waiter::{wake, LazyWaiter, Waiter, CLOSED, DONE, WAITING};
 
 /// A receive that may park.
 pub(crate) struct RecvOp<T> {

@@ -64,6 +64,14 @@ struct Inner<T> {
     token: usize,
 }
 
+/// Calls a waker a channel operation returned, after its lock is released (rule 5).
+#[inline]
+pub(crate) fn wake(w: Option<Waker>) {
+    if let Some(w) = w {
+        w.wake();
+    }
+}
+
 /// A waiter written into place the first time its operation (a send, a receive,
 /// a select case) parks. Most operations complete on their first poll, and a
 /// `Waiter` built up front is copied into the future with it, which cost about as
