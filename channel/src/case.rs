@@ -221,7 +221,7 @@ impl<T> SelectCase for RecvCase<'_, T> {
                     let waiter = this.waiter.get_or_init();
                     waiter.set_select(flag, token);
                     waiter.set_waker(cx.waker());
-                    st.park(waiter, false);
+                    st.park_receiver(waiter);
                 }
                 this.registered = true;
                 drop(st);
@@ -398,7 +398,7 @@ impl<T> SelectCase for SendCase<'_, T> {
                     waiter.put_slot(v);
                     waiter.set_select(flag, token);
                     waiter.set_waker(cx.waker());
-                    st.park(waiter, true);
+                    st.park_sender(waiter);
                 }
                 this.registered = true;
                 Register::Parked

@@ -384,18 +384,22 @@ impl<T> State<T> {
         }
     }
 
-    /// Parks `w` on `recvq` (or `sendq`).
+    /// Parks a receive's waiter on `recvq`.
     ///
     /// # Safety
     /// `w` is pinned, unqueued, and will be unlinked before it is freed.
-    pub(crate) unsafe fn park(&mut self, w: &Waiter<T>, send: bool) {
-        let q = if send {
-            &mut self.sendq
-        } else {
-            &mut self.recvq
-        };
+    pub(crate) unsafe fn park_receiver(&mut self, w: &Waiter<T>) {
         // SAFETY: caller's contract; lock held via `&mut self`.
-        unsafe { q.push_back(w) };
+        unsafe { self.recvq.push_back(w) };
+    }
+
+    /// Parks a send's waiter (its value in the slot) on `sendq`.
+    ///
+    /// # Safety
+    /// As for [`State::park_receiver`].
+    pub(crate) unsafe fn park_sender(&mut self, w: &Waiter<T>) {
+        // SAFETY: caller's contract; lock held via `&mut self`.
+        unsafe { self.sendq.push_back(w) };
     }
 
     /// Checks the header's invariants; called as the lock is released, in builds

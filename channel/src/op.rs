@@ -89,7 +89,7 @@ impl<T> RecvOp<T> {
                 // by `cancel` (called from every owner's Drop) before it is freed.
                 unsafe {
                     w.set_waker(cx.waker());
-                    st.park(w, false);
+                    st.park_receiver(w);
                 }
                 *registered = true;
                 drop(st);
@@ -201,7 +201,7 @@ impl<T> SendOp<T> {
                 unsafe {
                     w.put_slot(v);
                     w.set_waker(cx.waker());
-                    st.park(w, true);
+                    st.park_sender(w);
                 }
                 *registered = true;
                 gorun_coop::set_wait_reason(gorun_coop::WaitReason::ChanSend);
