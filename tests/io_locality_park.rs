@@ -31,7 +31,7 @@ fn runtime_drop_with_tasks_blocked_on_sockets_closes_everything() {
 fn t4(progress: Progress) {
     let outside = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let outside_addr = outside.local_addr().unwrap();
-    let before = fds();
+    let before = fds_after_first_runtime();
     let rt = runtime(4);
     static BLOCKED: AtomicUsize = AtomicUsize::new(0);
     let blocked = || BLOCKED.fetch_add(1, SeqCst);

@@ -96,6 +96,16 @@ pub fn fds() -> Fds {
     (sockets, other)
 }
 
+/// [`fds`] once the process-wide services a runtime starts are up. With the
+/// `tokio-compat` feature the first worker to start brings up the tokio runtime
+/// that every later gorun runtime shares and that lives as long as the process, so
+/// a count taken before any runtime ran would charge its descriptors to the
+/// runtime under test (whether it did depended on which test ran first).
+pub fn fds_after_first_runtime() -> Fds {
+    runtime(1).block_on(async { gorun::spawn(async {}).await.unwrap() });
+    fds()
+}
+
 /// Sockets back to `base` exactly; the runtime's own descriptors may have grown by
 /// two per worker (a poller and its waker, made when the worker first needs them).
 pub fn assert_fds_back(base: Fds, procs: usize, when: &str) {
