@@ -23,7 +23,6 @@
 
 use std::cell::UnsafeCell;
 use std::marker::PhantomPinned;
-use std::mem::MaybeUninit;
 use std::ptr::{self, NonNull};
 use std::task::Waker;
 
@@ -77,46 +76,26 @@ pub(crate) fn wake(w: Option<Waker>) {
 /// `Waiter` built up front is copied into the future with it, which cost about as
 /// much as a buffered operation itself (the copy's loads stall on the stores that
 /// built it).
-pub(crate) struct LazyWaiter<T> {
-    init: bool,
-    waiter: MaybeUninit<Waiter<T>>,
-}
+pub(crate) struct LazyWaiter<T>(Option<Waiter<T>>);
 
 impl<T> LazyWaiter<T> {
     pub(crate) fn new() -> Self {
-        LazyWaiter {
-            init: false,
-            waiter: MaybeUninit::uninit(),
-        }
+        LazyWaiter(None)
     }
 
     /// The waiter; the operation must have parked before (it is registered).
     pub(crate) fn get(&self) -> &Waiter<T> {
-        assert!(self.init, "a registered operation has a waiter");
-        // SAFETY: `init` says the waiter was written and not dropped.
-        unsafe { self.waiter.assume_init_ref() }
+        self.0
+            .as_ref()
+            .expect("a registered operation has a waiter")
     }
 
     /// The waiter, written now if this is the operation's first park. The op is
-    /// pinned, so the waiter never moves once written.
+    /// pinned, so the waiter never moves once written; its owner's cancel or
+    /// withdraw (run by every owner's Drop first) unlinks it before it is dropped
+    /// (rule 2).
     pub(crate) fn get_or_init(&mut self) -> &Waiter<T> {
-        if !self.init {
-            self.waiter.write(Waiter::new());
-            self.init = true;
-        }
-        // SAFETY: written above or before.
-        unsafe { self.waiter.assume_init_ref() }
-    }
-}
-
-impl<T> Drop for LazyWaiter<T> {
-    fn drop(&mut self) {
-        if self.init {
-            // SAFETY: written and not yet dropped; its owner's cancel or withdraw
-            // (run by every owner's Drop first) has unlinked it (rule 2), so no
-            // peer reaches it.
-            unsafe { self.waiter.assume_init_drop() };
-        }
+        self.0.get_or_insert_with(Waiter::new)
     }
 }
 
