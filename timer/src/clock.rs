@@ -22,6 +22,8 @@ pub(crate) const NANOS_PER_TICK: u64 = 125_000;
 #[derive(Debug)]
 pub(crate) struct Clock {
     origin: StdInstant,
+    /// Real time since `origin`.
+    since_origin: SinceOrigin,
     paused: AtomicBool,
     /// The frozen time while paused.
     frozen_ns: AtomicU64,
@@ -49,10 +51,71 @@ pub(crate) fn tick_of_ns(ns: u64) -> u64 {
     ns.div_ceil(NANOS_PER_TICK)
 }
 
+/// Real nanoseconds since an origin. On Linux it reads `CLOCK_MONOTONIC` (the clock
+/// under `std::time::Instant` there) itself, as plain integers, where
+/// `Instant::elapsed` subtracts checked `timespec`s and converts through a `Duration`
+/// on every `sleep()`. Elsewhere it is `Instant::elapsed`.
+#[derive(Debug)]
+struct SinceOrigin {
+    /// The origin on `CLOCK_MONOTONIC`, read just after the `Instant` origin, so
+    /// never before it: a deadline converted from an `Instant` is reached no earlier
+    /// on this clock than on std's (at worst a read's length later).
+    #[cfg(target_os = "linux")]
+    origin_ns: u64,
+    #[cfg(not(target_os = "linux"))]
+    origin: StdInstant,
+}
+
+impl SinceOrigin {
+    #[cfg(target_os = "linux")]
+    fn new(_origin: StdInstant) -> SinceOrigin {
+        SinceOrigin {
+            origin_ns: monotonic_ns(),
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn new(origin: StdInstant) -> SinceOrigin {
+        SinceOrigin { origin }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[inline]
+    fn ns(&self) -> u64 {
+        monotonic_ns().saturating_sub(self.origin_ns)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    #[inline]
+    fn ns(&self) -> u64 {
+        ns(self.origin.elapsed())
+    }
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds (since boot: a `u64` lasts 584 years).
+#[cfg(target_os = "linux")]
+#[inline]
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable `timespec` for the call to fill; Linux always
+    // has `CLOCK_MONOTONIC`, so the call cannot fail (std's `Instant::now` asserts the
+    // same call succeeds).
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    debug_assert_eq!(r, 0, "clock_gettime(CLOCK_MONOTONIC) failed");
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
+}
+
 impl Clock {
     pub(crate) fn new() -> Clock {
+        let origin = StdInstant::now();
         Clock {
-            origin: StdInstant::now(),
+            origin,
+            since_origin: SinceOrigin::new(origin),
             paused: AtomicBool::new(false),
             frozen_ns: AtomicU64::new(0),
             offset_ns: AtomicI64::new(0),
@@ -61,7 +124,7 @@ impl Clock {
     }
 
     fn real_ns(&self) -> u64 {
-        let real = ns(self.origin.elapsed()) as i64;
+        let real = self.since_origin.ns() as i64;
         real.saturating_add(self.offset_ns.load(Ordering::Relaxed))
             .max(0) as u64
     }
@@ -122,7 +185,7 @@ impl Clock {
             return;
         }
         let frozen = self.frozen_ns.load(Ordering::Acquire) as i64;
-        let real = ns(self.origin.elapsed()) as i64;
+        let real = self.since_origin.ns() as i64;
         self.offset_ns.store(frozen - real, Ordering::Relaxed);
         self.paused.store(false, Ordering::Release);
     }

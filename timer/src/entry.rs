@@ -28,7 +28,7 @@
 use std::marker::PhantomPinned;
 use std::task::Waker;
 
-use crate::loom::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use crate::loom::sync::atomic::{AtomicU16, AtomicU8, Ordering};
 use crate::loom::UnsafeCell;
 
 /// Not linked into the wheel; the driver holds no pointer to it. Initial state, and the
@@ -49,8 +49,10 @@ pub(crate) const SHUTDOWN: u8 = 3;
 pub(crate) struct Entry {
     state: AtomicU8,
     /// The shard whose wheel links the entry (ground rule 6). Relaxed: the shard
-    /// lock taken to link it publishes it to the driver.
-    shard: AtomicU32,
+    /// lock taken to link it publishes it to the driver. 16 bits, so that the
+    /// state, the shard and the node share one word (a driver has at most
+    /// [`MAX_SHARDS`](crate::driver::MAX_SHARDS)).
+    shard: AtomicU16,
     /// The wheel node linking the entry, while `REGISTERED`. Driver lock.
     node: UnsafeCell<u32>,
     /// Woken when the entry fires. Driver lock.
@@ -66,9 +68,17 @@ unsafe impl Sync for Entry {}
 
 impl Entry {
     pub(crate) fn new() -> Entry {
+        Entry::with_state(UNREGISTERED, 0)
+    }
+
+    /// An entry not linked anywhere, in `state` (`UNREGISTERED`, or `FIRED` for one
+    /// due already), to be linked into `shard`.
+    #[inline]
+    pub(crate) fn with_state(state: u8, shard: usize) -> Entry {
+        debug_assert_ne!(state, REGISTERED);
         Entry {
-            state: AtomicU8::new(UNREGISTERED),
-            shard: AtomicU32::new(0),
+            state: AtomicU8::new(state),
+            shard: AtomicU16::new(shard_bits(shard)),
             node: UnsafeCell::new(u32::MAX),
             waker: UnsafeCell::new(None),
             _pin: PhantomPinned,
@@ -92,7 +102,7 @@ impl Entry {
     #[inline]
     pub(crate) fn set_shard(&self, shard: usize) {
         debug_assert_ne!(self.state(), REGISTERED);
-        self.shard.store(shard as u32, Ordering::Relaxed);
+        self.shard.store(shard_bits(shard), Ordering::Relaxed);
     }
 
     /// Sets the state. Caller holds the driver lock, or owns an entry that is not
@@ -144,6 +154,13 @@ impl Entry {
             }
         })
     }
+}
+
+/// `shard` as stored in an entry.
+#[inline]
+fn shard_bits(shard: usize) -> u16 {
+    debug_assert!(shard < crate::driver::MAX_SHARDS);
+    shard as u16
 }
 
 impl Drop for Entry {

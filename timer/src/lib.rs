@@ -56,7 +56,7 @@ pub use chan_timeout::{RecvTimeout, RecvTimeoutExt, SendTimeout, SendTimeoutExt}
 pub use chan_timer::{after, tick, Ticker, Timer};
 pub use chan_timer::{after_func, AfterFunc};
 pub use current_driver::EnterGuard;
-pub use driver::{Driver, PanicHandler, Spawner};
+pub use driver::{Driver, PanicHandler, Spawner, MAX_SHARDS};
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use pause::{advance, pause, resume};

@@ -11,7 +11,7 @@ use pin_project_lite::pin_project;
 use crate::clock::nanos;
 use crate::current_driver::{with_current, Handle};
 use crate::driver::NEVER_NS;
-use crate::entry::{Entry, FIRED};
+use crate::entry::{Entry, FIRED, UNREGISTERED};
 use crate::Instant;
 
 /// Waits until `duration` has elapsed (Go's `time.Sleep`, tokio's `sleep`).
@@ -28,17 +28,28 @@ use crate::Instant;
 /// assert!(start.elapsed() >= Duration::from_millis(10));
 /// # });
 /// ```
+#[inline]
 pub fn sleep(duration: Duration) -> Sleep {
+    // Built here, in the caller, from two words returned in registers: built behind
+    // a call, the `Sleep` was written field by field and copied out in wide loads
+    // that stalled on store forwarding.
+    let (handle, deadline_ns) = sleep_deadline(duration);
+    let state = if duration.is_zero() {
+        FIRED
+    } else {
+        UNREGISTERED
+    };
+    Sleep::at_ns(handle, deadline_ns, state)
+}
+
+/// The current handle and the `deadline_ns` of a sleep of `duration` from now.
+fn sleep_deadline(duration: Duration) -> (Handle, u64) {
     with_current(|handle| {
         // Nanoseconds since the driver's origin throughout: one clock read and
         // integer adds, no `Instant` arithmetic.
         let now = handle.driver().clock().now_ns();
         let deadline = finite_or_never(nanos(duration).and_then(|d| now.checked_add(d)), || now);
-        let sleep = Sleep::at_ns(handle.clone(), deadline);
-        if duration.is_zero() {
-            sleep.entry.set_state(FIRED); // not linked: ours to set
-        }
-        sleep
+        (handle.clone(), deadline)
     })
 }
 
@@ -47,11 +58,12 @@ pub fn sleep(duration: Duration) -> Sleep {
 pub fn sleep_until(deadline: Instant) -> Sleep {
     with_current(|handle| {
         let deadline_ns = deadline_ns_for(handle, deadline);
-        let sleep = Sleep::at_ns(handle.clone(), deadline_ns);
-        if deadline_ns <= handle.driver().clock().now_ns() {
-            sleep.entry.set_state(FIRED); // not linked: ours to set
-        }
-        sleep
+        let state = if deadline_ns <= handle.driver().clock().now_ns() {
+            FIRED
+        } else {
+            UNREGISTERED
+        };
+        Sleep::at_ns(handle.clone(), deadline_ns, state)
     })
 }
 
@@ -120,14 +132,15 @@ pin_project! {
 }
 
 impl Sleep {
-    fn at_ns(handle: Handle, deadline_ns: u64) -> Sleep {
-        let sleep = Sleep {
+    /// A sleep due at `deadline_ns`, its entry in `state` (`UNREGISTERED`, or
+    /// `FIRED` if due already) and recording the handle's shard.
+    #[inline]
+    fn at_ns(handle: Handle, deadline_ns: u64, state: u8) -> Sleep {
+        Sleep {
             deadline_ns,
-            entry: Entry::new(),
+            entry: Entry::with_state(state, handle.shard()),
             handle,
-        };
-        sleep.entry.set_shard(sleep.handle.shard());
-        sleep
+        }
     }
 
     /// The deadline (for a sleep that never completes, about 30 years from its start;

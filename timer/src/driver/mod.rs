@@ -118,6 +118,9 @@ impl fmt::Debug for Driver {
     }
 }
 
+/// The most shards (wheels) a driver has: an entry records its shard in 16 bits.
+pub const MAX_SHARDS: usize = 1 << 16;
+
 impl Driver {
     /// Creates a driver with one shard. `unpark` is called when a newly armed timer
     /// is due before the thread sleeping for timers (see
@@ -129,12 +132,16 @@ impl Driver {
         Driver::with_shards(1, unpark)
     }
 
-    /// Creates a driver with `shards` wheels (at least one): one per worker of the
-    /// executor that drives it. See [`new`](Driver::new) for `unpark`.
+    /// Creates a driver with `shards` wheels (at least one, at most
+    /// [`MAX_SHARDS`]): one per worker of the executor that drives it. Beyond
+    /// `MAX_SHARDS`, workers share wheels ([`enter_shard`](Driver::enter_shard) takes
+    /// its index modulo the count). See [`new`](Driver::new) for `unpark`.
     pub fn with_shards(shards: usize, unpark: Arc<dyn Fn() + Send + Sync>) -> Driver {
         Driver {
             inner: Arc::new(Inner {
-                shards: (0..shards.max(1)).map(|_| Shard::new()).collect(),
+                shards: (0..shards.clamp(1, MAX_SHARDS))
+                    .map(|_| Shard::new())
+                    .collect(),
                 sleeping_until: AtomicU64::new(0),
                 shutdown: AtomicBool::new(false),
                 clock: Clock::new(),
