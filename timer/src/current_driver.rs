@@ -2,46 +2,22 @@
 //! one [`Driver::enter`]ed (or [`Driver::enter_shard`]ed) here, else a global driver
 //! run by a background thread of this crate (so timers work on any executor, or none).
 //!
-//! The current driver is kept as a [`Handle`]: the driver plus the shard this thread
-//! arms into, in an allocation of its own per entering thread. A timer clones it, so
-//! the reference count it bumps is this thread's, not one that every worker writes.
+//! The current driver is kept as an [`Owner`]: the driver plus the shard this thread
+//! arms into, whose [`Handle`]s (one per timer) this thread counts without atomics
+//! (see `handle.rs`).
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
+#[cfg(not(loom))]
 use std::sync::Arc;
 
+use crate::handle::{Handle, Owner};
 use crate::Driver;
 
-/// A driver as one thread sees it: the driver, and the shard that thread arms into.
-#[derive(Clone)]
-pub(crate) struct Handle(Arc<Local>);
-
-struct Local {
-    driver: Driver,
-    shard: usize,
-}
-
-impl Handle {
-    fn new(driver: Driver, shard: usize) -> Handle {
-        Handle(Arc::new(Local { driver, shard }))
-    }
-
-    #[inline]
-    pub(crate) fn driver(&self) -> &Driver {
-        &self.0.driver
-    }
-
-    /// The shard of the thread that made this handle.
-    #[inline]
-    pub(crate) fn shard(&self) -> usize {
-        self.0.shard
-    }
-}
-
 thread_local! {
-    static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Option<Owner>> = const { RefCell::new(None) };
     /// This thread's handle of the global driver, made on first use.
-    static GLOBAL_HANDLE: RefCell<Option<Handle>> = const { RefCell::new(None) };
+    static GLOBAL_HANDLE: RefCell<Option<Owner>> = const { RefCell::new(None) };
 }
 
 /// Makes a driver current on this thread until dropped; see [`Driver::enter`].
@@ -49,16 +25,8 @@ thread_local! {
 #[derive(Debug)]
 #[must_use = "the driver is current only until the guard drops"]
 pub struct EnterGuard {
-    prev: Option<Handle>,
+    prev: Option<Owner>,
     _not_send: PhantomData<*const ()>,
-}
-
-impl std::fmt::Debug for Handle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handle")
-            .field("shard", &self.shard())
-            .finish_non_exhaustive()
-    }
 }
 
 impl Drop for EnterGuard {
@@ -81,8 +49,8 @@ impl Driver {
     /// (taken modulo the shard count): what an executor does on worker `index`, whose
     /// own timers it then fires with [`process_shard`](Driver::process_shard).
     pub fn enter_shard(&self, index: usize) -> EnterGuard {
-        let handle = Handle::new(self.clone(), index % self.shards());
-        let prev = CURRENT.with(|c| c.borrow_mut().replace(handle));
+        let owner = Owner::new(self.clone(), index % self.shards());
+        let prev = CURRENT.with(|c| c.borrow_mut().replace(owner));
         EnterGuard {
             prev,
             _not_send: PhantomData,
@@ -92,7 +60,7 @@ impl Driver {
     /// The driver current on this thread, if one was entered.
     pub fn try_current() -> Option<Driver> {
         CURRENT
-            .try_with(|c| c.borrow().as_ref().map(|h| h.driver().clone()))
+            .try_with(|c| c.borrow().as_ref().map(|o| o.handle().driver().clone()))
             .ok()
             .flatten()
     }
@@ -147,23 +115,29 @@ impl Driver {
 #[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(&Handle) -> R) -> R {
     let mut f = Some(f);
-    let r = CURRENT.try_with(|c| c.borrow().as_ref().map(|h| (f.take().expect("once"))(h)));
+    let r = CURRENT.try_with(|c| {
+        c.borrow()
+            .as_ref()
+            .map(|o| (f.take().expect("once"))(o.handle()))
+    });
     if let Ok(Some(r)) = r {
         return r;
     }
-    let f = f.take().expect("once");
-    let handle = GLOBAL_HANDLE
-        .try_with(|c| {
-            c.borrow_mut()
-                .get_or_insert_with(|| {
-                    let d = global();
-                    Handle::new(d.clone(), d.pick_shard())
-                })
-                .clone()
-        })
-        // During thread teardown: a handle of our own for this one call.
-        .unwrap_or_else(|_| Handle::new(global().clone(), 0));
-    f(&handle)
+    let r = GLOBAL_HANDLE.try_with(|c| {
+        if c.borrow().is_none() {
+            let d = global();
+            *c.borrow_mut() = Some(Owner::new(d.clone(), d.pick_shard()));
+        }
+        c.borrow()
+            .as_ref()
+            .map(|o| (f.take().expect("once"))(o.handle()))
+    });
+    if let Ok(Some(r)) = r {
+        return r;
+    }
+    // During thread teardown: an owner of our own for this one call.
+    let owner = Owner::new(global().clone(), 0);
+    (f.take().expect("once"))(owner.handle())
 }
 
 #[cfg(not(loom))]
@@ -201,7 +175,7 @@ pub(crate) fn with_current_clock<R>(f: impl FnOnce(&crate::clock::Clock) -> R) -
     let r = CURRENT.try_with(|c| {
         c.borrow()
             .as_ref()
-            .map(|h| (f.take().expect("once"))(h.driver().clock()))
+            .map(|o| (f.take().expect("once"))(o.handle().driver().clock()))
     });
     if let Ok(Some(r)) = r {
         return r;

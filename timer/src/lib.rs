@@ -3,7 +3,7 @@
 //!
 //! - The wheel ([Varghese & Lauck](https://doi.org/10.1145/41457.37504), 6 levels of
 //!   64 slots at 125 µs) makes arming, cancelling and expiring a timer O(1). A
-//!   [`Sleep`] holds its entry inline (32 bytes) and the wheel links it through a
+//!   [`Sleep`] holds its entry inline (24 bytes) and the wheel links it through a
 //!   node of its own, so arming one allocates nothing per timer, and dropping it
 //!   unlinks it.
 //! - A [`Driver`] has a wheel per worker (Go's per-P timers) and a clock that tests
@@ -42,6 +42,7 @@ mod clock;
 mod current_driver;
 mod driver;
 mod entry;
+mod handle;
 mod instant;
 mod interval;
 pub(crate) mod loom;

@@ -9,9 +9,10 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 
 use crate::clock::nanos;
-use crate::current_driver::{with_current, Handle};
+use crate::current_driver::with_current;
 use crate::driver::NEVER_NS;
 use crate::entry::{Entry, FIRED, UNREGISTERED};
+use crate::handle::Handle;
 use crate::Instant;
 
 /// Waits until `duration` has elapsed (Go's `time.Sleep`, tokio's `sleep`).

@@ -12,6 +12,7 @@ use std::time::Duration;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::entry::{Entry, FIRED, REGISTERED, UNREGISTERED};
+use crate::handle::Owner;
 use crate::Driver;
 
 struct Count(AtomicUsize);
@@ -158,5 +159,28 @@ fn sleeper_sees_or_is_unparked() {
             "slept until {until} past the timer at {when} without an unpark"
         );
         assert!(driver.cancel(entry.as_ref()));
+    });
+}
+
+/// A driver handle's count (`handle.rs`): the owner releases while another thread
+/// clones and drops handles the owner made; the `Local` is freed once, after the
+/// owner's last use of its cells, and frees its driver reference.
+#[test]
+fn handle_released_while_another_thread_counts() {
+    loom::model(|| {
+        let d = Driver::new(Arc::new(|| {}));
+        let owner = Owner::new(d.clone(), 0);
+        let h1 = owner.handle().clone();
+        let h2 = owner.handle().clone();
+        let t = loom::thread::spawn(move || {
+            let h3 = h1.clone();
+            drop(h1);
+            assert_eq!(h3.shard(), 0);
+            drop(h3);
+        });
+        drop(owner);
+        drop(h2);
+        t.join().unwrap();
+        assert_eq!(Arc::strong_count(&d.inner), 1, "the Local was not freed");
     });
 }

@@ -67,9 +67,10 @@ use gorun_channel::__private::{timer_chan, TimerHook, TimerSender};
 use gorun_channel::Receiver;
 
 use crate::clock::{nanos, NANOS_PER_TICK};
-use crate::current_driver::{with_current, Handle};
+use crate::current_driver::with_current;
 use crate::driver::NEVER_NS;
 use crate::entry::{Entry, FIRED, REGISTERED};
+use crate::handle::Handle;
 use crate::Instant;
 
 /// What a firing does.
