@@ -1,4 +1,4 @@
-//! `gorun::sync::WaitGroup`: guards, wait, wait_blocking, reuse, cancellation.
+//! `gorun::sync::WaitGroup`: guards, wait, blocking_wait, reuse, cancellation.
 
 use std::future::Future;
 use std::pin::pin;
@@ -56,7 +56,7 @@ fn dropped_wait_leaves_others_working() {
 }
 
 #[test]
-fn wait_blocking_on_plain_threads() {
+fn blocking_wait_on_plain_threads() {
     let wg = WaitGroup::new();
     let hits = Arc::new(AtomicUsize::new(0));
     for _ in 0..8 {
@@ -67,7 +67,7 @@ fn wait_blocking_on_plain_threads() {
             drop(g);
         });
     }
-    wg.wait_blocking();
+    wg.blocking_wait();
     assert_eq!(hits.load(SeqCst), 8);
 }
 

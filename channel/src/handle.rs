@@ -99,10 +99,16 @@ impl<T> Sender<T> {
         }
     }
 
-    /// Sends from a plain thread, blocking it (not for use inside async code).
+    /// Sends from a plain thread, blocking it.
+    ///
+    /// # Panics
+    /// Inside a task (on a runtime worker, or in `Runtime::block_on`): blocking there
+    /// would stall the worker's other tasks, and deadlock if the awaited event needs
+    /// them (see [`gorun_coop::block_on`]).
+    #[track_caller]
     #[cfg(not(loom))]
     pub fn blocking_send(&self, value: T) -> Result<(), crate::SendError<T>> {
-        crate::plain_thread::block_on(self.send(value))
+        gorun_coop::block_on(self.send(value))
     }
 
     /// Closes the channel: parked and future sends fail, receivers drain what is
@@ -238,10 +244,16 @@ impl<T> Receiver<T> {
         }
     }
 
-    /// Receives on a plain thread, blocking it (not for use inside async code).
+    /// Receives on a plain thread, blocking it.
+    ///
+    /// # Panics
+    /// Inside a task (on a runtime worker, or in `Runtime::block_on`): blocking there
+    /// would stall the worker's other tasks, and deadlock if the awaited event needs
+    /// them (see [`gorun_coop::block_on`]).
+    #[track_caller]
     #[cfg(not(loom))]
     pub fn blocking_recv(&self) -> Option<T> {
-        crate::plain_thread::block_on(self.recv())
+        gorun_coop::block_on(self.recv())
     }
 
     /// A blocking iterator over received values, ending when the channel is

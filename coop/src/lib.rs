@@ -12,6 +12,10 @@
 //! [`poll_proceed`]. Outside a gorun executor (on tokio, or in `futures::executor`)
 //! no budget is set and every operation proceeds.
 //!
+//! It also holds the [`block_on`] that the resources' blocking calls
+//! (`blocking_send`, `blocking_lock`, ...) share: it parks a plain thread, and refuses
+//! to park a thread that is polling a task.
+//!
 //! The same hook carries the *wait reason* ([`set_wait_reason`]): what a task that
 //! returns `Pending` waits on, so a task dump can say `[chan receive]` (see
 //! [`WaitReason`] for the rule when several resources set one).
@@ -40,8 +44,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+mod plain_thread;
 mod wait;
 
+pub use plain_thread::block_on;
 pub use wait::{set_wait_reason, take_wait_reason, WaitReason};
 
 /// Operations a task may perform in one poll before its resources make it yield.
@@ -56,33 +62,61 @@ struct Budget(Option<u8>);
 
 thread_local! {
     static BUDGET: Cell<Budget> = const { Cell::new(Budget(None)) };
+    /// Whether this thread is inside a task's poll ([`budget`]), for [`block_on`].
+    static IN_TASK: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Restores the previous budget when dropped, so nested calls (and panics) unwind it.
-struct ResetGuard(Budget);
+/// Restores the previous budget (and, from [`budget`], the previous in-task flag)
+/// when dropped, so nested calls (and panics) unwind them.
+struct ResetGuard {
+    budget: Budget,
+    in_task: Option<bool>,
+}
 
 impl Drop for ResetGuard {
     fn drop(&mut self) {
-        let prev = self.0;
+        let prev = self.budget;
         let _ = BUDGET.try_with(|b| b.set(prev));
+        if let Some(prev) = self.in_task {
+            let _ = IN_TASK.try_with(|t| t.set(prev));
+        }
     }
-}
-
-fn with_budget<R>(budget: Budget, f: impl FnOnce() -> R) -> R {
-    let prev = BUDGET.with(|b| b.replace(budget));
-    let _reset = ResetGuard(prev);
-    f()
 }
 
 /// Runs `f` with a fresh budget of [`INITIAL_BUDGET`]. Executors call this around
 /// each poll of a task.
 pub fn budget<R>(f: impl FnOnce() -> R) -> R {
-    with_budget(Budget(Some(INITIAL_BUDGET)), f)
+    let budget = BUDGET.with(|b| b.replace(Budget(Some(INITIAL_BUDGET))));
+    let in_task = Some(IN_TASK.with(|t| t.replace(true)));
+    let _reset = ResetGuard { budget, in_task };
+    f()
 }
 
 /// Runs `f` with no budget: resources never force a yield inside it.
 pub fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
-    with_budget(Budget(None), f)
+    let budget = BUDGET.with(|b| b.replace(Budget(None)));
+    let _reset = ResetGuard {
+        budget,
+        in_task: None,
+    };
+    f()
+}
+
+/// Runs `f` as code that may block its thread: with no budget, and outside any
+/// task as far as [`in_task`] (and so [`block_on`]) can tell. Executors run
+/// `spawn_blocking` and `block_in_place` closures in it.
+pub fn blocking_section<R>(f: impl FnOnce() -> R) -> R {
+    let budget = BUDGET.with(|b| b.replace(Budget(None)));
+    let in_task = Some(IN_TASK.with(|t| t.replace(false)));
+    let _reset = ResetGuard { budget, in_task };
+    f()
+}
+
+/// Whether this thread is polling a task now: inside [`budget`], as a runtime
+/// worker's polls and `Runtime::block_on`'s are, and not in a [`blocking_section`]
+/// within it.
+pub fn in_task() -> bool {
+    IN_TASK.try_with(Cell::get).unwrap_or(false)
 }
 
 /// Whether the current task may still perform an operation without yielding.

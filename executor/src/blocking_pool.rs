@@ -76,8 +76,9 @@ impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
     type Output = R;
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
         let f = self.0.take().expect("blocking task polled twice");
-        // A blocking closure is not a task's poll: no budget applies.
-        Poll::Ready(gorun_coop::unconstrained(f))
+        // A blocking closure is not a task's poll: no budget applies, and it may
+        // block (`blocking_send` and the like).
+        Poll::Ready(gorun_coop::blocking_section(f))
     }
 }
 

@@ -121,10 +121,13 @@ impl<T: ?Sized> Mutex<T> {
 
     /// Takes the lock from a thread outside the runtime, blocking it.
     ///
-    /// Do not call this on a runtime worker (inside a task): it blocks the worker,
-    /// and can deadlock if the holder needs that worker.
+    /// # Panics
+    /// Inside a task (on a runtime worker, or in `Runtime::block_on`): blocking there
+    /// would stall the worker's other tasks, and deadlock if the awaited event needs
+    /// them (see [`gorun_coop::block_on`]).
+    #[track_caller]
     pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
-        super::grant_queue::block_on(self.lock())
+        gorun_coop::block_on(self.lock())
     }
 
     /// Takes the lock if it is free now and nobody waits for it.

@@ -338,8 +338,6 @@ impl<T> Receiver<T> {
 
     /// Waits for the value on a thread outside the runtime, blocking it.
     ///
-    /// Do not call this on a runtime worker (inside a task): it blocks the worker.
-    ///
     /// ```
     /// use gorun::sync::oneshot;
     ///
@@ -347,8 +345,14 @@ impl<T> Receiver<T> {
     /// std::thread::spawn(move || tx.send(5).unwrap());
     /// assert_eq!(rx.blocking_recv(), Ok(5));
     /// ```
+    ///
+    /// # Panics
+    /// Inside a task (on a runtime worker, or in `Runtime::block_on`): blocking there
+    /// would stall the worker's other tasks, and deadlock if the awaited event needs
+    /// them (see [`gorun_coop::block_on`]).
+    #[track_caller]
     pub fn blocking_recv(self) -> Result<T, RecvError> {
-        super::grant_queue::block_on(self)
+        gorun_coop::block_on(self)
     }
 
     /// Whether the receiver has returned its result (awaited to completion or

@@ -133,16 +133,26 @@ impl<T: ?Sized> RwLock<T> {
         Ok(RwLockWriteGuard { lock: self })
     }
 
-    /// [`read`](Self::read) from a thread outside the runtime, blocking it. Do not
-    /// call it inside a task.
+    /// [`read`](Self::read) from a thread outside the runtime, blocking it.
+    ///
+    /// # Panics
+    /// Inside a task (on a runtime worker, or in `Runtime::block_on`): blocking there
+    /// would stall the worker's other tasks, and deadlock if the awaited event needs
+    /// them (see [`gorun_coop::block_on`]).
+    #[track_caller]
     pub fn blocking_read(&self) -> RwLockReadGuard<'_, T> {
-        super::grant_queue::block_on(self.read())
+        gorun_coop::block_on(self.read())
     }
 
-    /// [`write`](Self::write) from a thread outside the runtime, blocking it. Do not
-    /// call it inside a task.
+    /// [`write`](Self::write) from a thread outside the runtime, blocking it.
+    ///
+    /// # Panics
+    /// Inside a task (on a runtime worker, or in `Runtime::block_on`): blocking there
+    /// would stall the worker's other tasks, and deadlock if the awaited event needs
+    /// them (see [`gorun_coop::block_on`]).
+    #[track_caller]
     pub fn blocking_write(&self) -> RwLockWriteGuard<'_, T> {
-        super::grant_queue::block_on(self.write())
+        gorun_coop::block_on(self.write())
     }
 
     /// The value, through a unique borrow (no locking needed).

@@ -107,10 +107,15 @@ impl WaitGroup {
         }
     }
 
-    /// Waits until the count is zero, blocking this thread. For threads outside
-    /// the runtime; do not call it inside a task (it would block a worker).
-    pub fn wait_blocking(&self) {
-        super::grant_queue::block_on(self.wait())
+    /// Waits until the count is zero, blocking this thread outside the runtime.
+    ///
+    /// # Panics
+    /// Inside a task (on a runtime worker, or in `Runtime::block_on`): blocking there
+    /// would stall the worker's other tasks, and deadlock if the awaited event needs
+    /// them (see [`gorun_coop::block_on`]).
+    #[track_caller]
+    pub fn blocking_wait(&self) {
+        gorun_coop::block_on(self.wait())
     }
 
     fn lock(&self) -> MutexGuard<'_, GrantQueue> {

@@ -176,7 +176,8 @@ where
     let out = {
         let _running = shared.blocking.running_guard();
         let _exit = crate::current_runtime::exit_runtime();
-        catch_unwind(AssertUnwindSafe(f))
+        // The worker is handed off: `f` may block (`blocking_send` and the like).
+        catch_unwind(AssertUnwindSafe(|| gorun_coop::blocking_section(f)))
     };
     // Take the worker back.
     {

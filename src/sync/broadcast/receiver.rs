@@ -105,9 +105,13 @@ impl<T: Clone> Receiver<T> {
 
     /// Waits for the next value on a thread outside the runtime, blocking it.
     ///
-    /// Do not call this on a runtime worker (inside a task): it blocks the worker.
+    /// # Panics
+    /// Inside a task (on a runtime worker, or in `Runtime::block_on`): blocking there
+    /// would stall the worker's other tasks, and deadlock if the awaited event needs
+    /// them (see [`gorun_coop::block_on`]).
+    #[track_caller]
     pub fn blocking_recv(&mut self) -> Result<T, RecvError> {
-        crate::sync::grant_queue::block_on(self.recv())
+        gorun_coop::block_on(self.recv())
     }
 
     /// A new receiver of the same channel, starting at the next value sent (not where
