@@ -11,7 +11,7 @@ use crate::error::SendError;
 use crate::handle::{Receiver, Sender};
 use crate::loom::{AtomicUsize, Ordering};
 use crate::select::{CaseKind, Register, SelectCase, TakeOutput};
-use crate::waiter::{wake, LazyWaiter, CLOSED, DONE, SEL_WAITING, WAITING};
+use crate::waiter::{wake, LazyWaiter, Status, SEL_WAITING};
 
 /// Wins the select's own flag for `token`.
 ///
@@ -140,12 +140,12 @@ impl<'a, T> RecvCase<'a, T> {
         }
         drop(st);
         // Under the lock we saw the final status if a peer completed us; a
-        // waiter unlinked as stale is still WAITING and holds nothing.
+        // waiter unlinked as stale is still `Waiting` and holds nothing.
         match waiter.status() {
             // SAFETY: final: ours.
-            DONE => self.out = Some(unsafe { waiter.take_slot() }),
-            CLOSED => self.out = Some(None),
-            _ => {}
+            Status::Done => self.out = Some(unsafe { waiter.take_slot() }),
+            Status::Closed => self.out = Some(None),
+            Status::Waiting => {}
         }
         self.registered = false;
         // SAFETY: unqueued and final or stale: ours.
@@ -342,10 +342,11 @@ impl<'a, T> SendCase<'a, T> {
         let slot = unsafe { waiter.take_slot() };
         drop(st);
         match waiter.status() {
-            DONE => self.out = Some(Ok(())),
-            CLOSED => self.out = Some(Err(SendError(slot.expect("failed sender keeps its value")))),
-            WAITING => self.value = slot,
-            _ => unreachable!(),
+            Status::Done => self.out = Some(Ok(())),
+            Status::Closed => {
+                self.out = Some(Err(SendError(slot.expect("failed sender keeps its value"))))
+            }
+            Status::Waiting => self.value = slot,
         }
         self.registered = false;
         // SAFETY: unqueued: ours.

@@ -31,7 +31,7 @@ use std::task::Waker;
 
 use crate::loom::{self, AtomicUsize, Mutex, MutexGuard};
 use crate::timer_hook::TimerHook;
-use crate::waiter::{WaitQueue, Waiter, CLOSED};
+use crate::waiter::{Status, WaitQueue, Waiter};
 
 /// The shared channel object behind every `Sender` and `Receiver`.
 pub(crate) struct Chan<T> {
@@ -230,7 +230,7 @@ impl<T> State<T> {
             // SAFETY: as above.
             if unsafe { r.claim() } {
                 // SAFETY: claimed and unlinked by us, lock held.
-                return TrySend::Sent(unsafe { r.complete(Some(value), crate::waiter::DONE) });
+                return TrySend::Sent(unsafe { r.complete(Some(value), Status::Done) });
             }
             // A stale select waiter: dropped from the queue, keep looking.
         }
@@ -287,7 +287,7 @@ impl<T> State<T> {
             // SAFETY: as above.
             if unsafe { r.claim() } {
                 // SAFETY: claimed and unlinked by us.
-                return unsafe { r.complete(Some(value), crate::waiter::DONE) };
+                return unsafe { r.complete(Some(value), Status::Done) };
             }
         }
         self.buf.push_front(value);
@@ -367,7 +367,7 @@ impl<T> State<T> {
             // SAFETY: as above; completed only once claimed.
             if unsafe { r.claim() } {
                 // SAFETY: claimed and unlinked by us.
-                wakers.extend(unsafe { r.complete(None, CLOSED) });
+                wakers.extend(unsafe { r.complete(None, Status::Closed) });
             }
         }
     }
@@ -379,7 +379,7 @@ impl<T> State<T> {
             // SAFETY: as above. The value stays in the slot, for the sender's error.
             if unsafe { s.claim() } {
                 // SAFETY: claimed and unlinked by us.
-                wakers.extend(unsafe { s.complete(None, CLOSED) });
+                wakers.extend(unsafe { s.complete(None, Status::Closed) });
             }
         }
     }

@@ -16,7 +16,7 @@ use std::task::{Context, Poll};
 
 use crate::chan::{Chan, TryRecv, TrySend};
 use crate::error::SendError;
-use crate::waiter::{wake, LazyWaiter, Waiter, CLOSED, DONE, WAITING};
+use crate::waiter::{wake, LazyWaiter, Status, Waiter};
 
 /// A receive that may park.
 pub(crate) struct RecvOp<T> {
@@ -109,7 +109,7 @@ impl<T> RecvOp<T> {
         *registered = false;
         let w = lw.get();
         let waker = match w.status() {
-            WAITING => {
+            Status::Waiting => {
                 let mut st = chan.lock();
                 // SAFETY: lock held.
                 if unsafe { w.is_queued() } {
@@ -123,8 +123,8 @@ impl<T> RecvOp<T> {
                 }
             }
             // SAFETY: final status read with Acquire: we own the waiter.
-            DONE => unsafe { w.take_slot() }.and_then(|v| chan.lock().redeliver(v)),
-            _ => None,
+            Status::Done => unsafe { w.take_slot() }.and_then(|v| chan.lock().redeliver(v)),
+            Status::Closed => None,
         };
         // SAFETY: unqueued and final (or never completed): ours.
         unsafe { w.reset() };
@@ -136,9 +136,9 @@ impl<T> RecvOp<T> {
 fn finished_recv<T>(w: &Waiter<T>, registered: &mut bool) -> Option<Option<T>> {
     let out = match w.status() {
         // SAFETY: final status read with Acquire: the waiter is ours (waiter rule 3).
-        DONE => Some(unsafe { w.take_slot() }),
-        CLOSED => Some(None),
-        _ => return None,
+        Status::Done => Some(unsafe { w.take_slot() }),
+        Status::Closed => Some(None),
+        Status::Waiting => return None,
     };
     *registered = false;
     // SAFETY: final and unqueued: ours.
@@ -219,7 +219,7 @@ impl<T> SendOp<T> {
         *registered = false;
         let w = lw.get();
         let value = match w.status() {
-            WAITING => {
+            Status::Waiting => {
                 let mut st = chan.lock();
                 // SAFETY: lock held.
                 if unsafe { w.is_queued() } {
@@ -230,7 +230,7 @@ impl<T> SendOp<T> {
                 unsafe { w.take_slot() }
             }
             // SAFETY: final status read with Acquire: ours.
-            _ => unsafe { w.take_slot() },
+            Status::Done | Status::Closed => unsafe { w.take_slot() },
         };
         // SAFETY: unqueued: ours.
         unsafe { w.reset() };
@@ -240,12 +240,12 @@ impl<T> SendOp<T> {
 
 fn finished_send<T>(w: &Waiter<T>, registered: &mut bool) -> Option<Result<(), SendError<T>>> {
     let out = match w.status() {
-        DONE => Ok(()),
+        Status::Done => Ok(()),
         // SAFETY: final status read with Acquire: ours.
-        CLOSED => Err(SendError(
+        Status::Closed => Err(SendError(
             unsafe { w.take_slot() }.expect("failed sender keeps its value"),
         )),
-        _ => return None,
+        Status::Waiting => return None,
     };
     *registered = false;
     // SAFETY: final and unqueued: ours.

@@ -13,7 +13,8 @@
 //! 3. A peer completes a waiter in one critical section: unlink, claim
 //!    ([`Waiter::claim`]), write the slot, take the waker, and finally store
 //!    `status` with `Release`. After that store the peer never touches the waiter
-//!    again, so the owner, having read `status != WAITING` with `Acquire`, owns the
+//!    again, so the owner, having read a status other than [`Status::Waiting`] with
+//!    `Acquire`, owns the
 //!    waiter without taking the lock.
 //! 4. A waiter of a select case points to the select's shared flag (Go's
 //!    `selectDone`): a peer may complete it only after winning the flag with one
@@ -26,16 +27,35 @@ use std::marker::PhantomPinned;
 use std::ptr::{self, NonNull};
 use std::task::Waker;
 
-use crate::loom::{AtomicUsize, Ordering};
+use crate::loom::{AtomicU8, AtomicUsize, Ordering};
 
-/// `status`: the operation is pending (queued or not yet queued).
-pub(crate) const WAITING: usize = 0;
-/// `status`: a peer completed the operation: a receiver's slot holds its value, a
-/// sender's value was taken. Final.
-pub(crate) const DONE: usize = 1;
-/// `status`: the channel closed (or lost its receivers) under the waiter; a
-/// sender's value is still in its slot, to be handed back. Final.
-pub(crate) const CLOSED: usize = 2;
+/// Where a waiter's operation stands (rule 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Status {
+    /// The operation is pending (queued or not yet queued).
+    Waiting = 0,
+    /// A peer completed the operation: a receiver's slot holds its value, a
+    /// sender's value was taken. Final.
+    Done = 1,
+    /// The channel closed (or lost its receivers) under the waiter; a sender's value
+    /// is still in its slot, to be handed back. Final.
+    Closed = 2,
+}
+
+impl Status {
+    #[inline]
+    fn from_bits(bits: u8) -> Status {
+        match bits {
+            0 => Status::Waiting,
+            1 => Status::Done,
+            _ => {
+                debug_assert_eq!(bits, 2, "not a waiter status");
+                Status::Closed
+            }
+        }
+    }
+}
 
 /// Value of a select flag while no case has fired.
 pub(crate) const SEL_WAITING: usize = 0;
@@ -44,8 +64,8 @@ pub(crate) const SEL_ABORTED: usize = usize::MAX;
 
 /// One parked operation (Go's `sudog`).
 pub(crate) struct Waiter<T> {
-    /// `WAITING`, `DONE` or `CLOSED`; see rule 3.
-    status: AtomicUsize,
+    /// A [`Status`]; see rule 3.
+    status: AtomicU8,
     inner: UnsafeCell<Inner<T>>,
     _pin: PhantomPinned,
 }
@@ -109,7 +129,7 @@ unsafe impl<T: Send> Sync for Waiter<T> {}
 impl<T> Waiter<T> {
     pub(crate) fn new() -> Self {
         Waiter {
-            status: AtomicUsize::new(WAITING),
+            status: AtomicU8::new(Status::Waiting as u8),
             inner: UnsafeCell::new(Inner {
                 prev: ptr::null(),
                 next: ptr::null(),
@@ -125,8 +145,8 @@ impl<T> Waiter<T> {
 
     /// The completion status, with `Acquire` (rule 3).
     #[inline]
-    pub(crate) fn status(&self) -> usize {
-        self.status.load(Ordering::Acquire)
+    pub(crate) fn status(&self) -> Status {
+        Status::from_bits(self.status.load(Ordering::Acquire))
     }
 
     /// # Safety
@@ -149,7 +169,7 @@ impl<T> Waiter<T> {
         inner.slot = None;
         inner.select = ptr::null();
         inner.token = 0;
-        self.status.store(WAITING, Ordering::Relaxed);
+        self.status.store(Status::Waiting as u8, Ordering::Relaxed);
     }
 
     /// Whether the waiter is linked into a queue.
@@ -241,7 +261,7 @@ impl<T> Waiter<T> {
     /// # Safety
     /// Rule 1; the waiter is unlinked and was claimed by the caller.
     #[inline]
-    pub(crate) unsafe fn complete(&self, value: Option<T>, status: usize) -> Option<Waker> {
+    pub(crate) unsafe fn complete(&self, value: Option<T>, status: Status) -> Option<Waker> {
         // SAFETY: caller's contract.
         let inner = unsafe { self.inner() };
         debug_assert!(!inner.queued);
@@ -249,11 +269,11 @@ impl<T> Waiter<T> {
             inner.slot = value;
         }
         let waker = inner.waker.take();
-        self.status.store(status, Ordering::Release);
+        self.status.store(status as u8, Ordering::Release);
         waker
     }
 
-    /// Takes a claimed, unlinked sender's value and completes it as `DONE`.
+    /// Takes a claimed, unlinked sender's value and completes it as `Done`.
     ///
     /// # Safety
     /// As for [`complete`](Self::complete); the waiter is a sender's.
@@ -263,14 +283,14 @@ impl<T> Waiter<T> {
         let inner = unsafe { self.inner() };
         let value = inner.slot.take().expect("a parked sender holds its value");
         // SAFETY: caller's contract.
-        let waker = unsafe { self.complete(None, DONE) };
+        let waker = unsafe { self.complete(None, Status::Done) };
         (value, waker)
     }
 
     /// Takes the slot's content.
     ///
     /// # Safety
-    /// Rule 1 (for a finished waiter, `status() != WAITING` read by the owner
+    /// Rule 1 (for a finished waiter, `status() != Status::Waiting` read by the owner
     /// suffices, rule 3).
     #[inline]
     pub(crate) unsafe fn take_slot(&self) -> Option<T> {
