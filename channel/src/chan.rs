@@ -31,7 +31,7 @@ use std::task::Waker;
 
 use crate::loom::{self, AtomicUsize, Mutex, MutexGuard};
 use crate::timer_hook::TimerHook;
-use crate::waiter::{Status, WaitQueue, Waiter};
+use crate::waiter::{Claimed, Status, WaitQueue, Waiter};
 
 /// The shared channel object behind every `Sender` and `Receiver`.
 pub(crate) struct Chan<T> {
@@ -223,16 +223,8 @@ impl<T> State<T> {
         if self.closed || self.rx_gone {
             return TrySend::Closed(value);
         }
-        while let Some(r) = self.recvq.pop_front() {
-            // SAFETY: `r` was queued here, so it is valid (waiter rule 2) and we
-            // hold the lock (`&mut self`).
-            let r = unsafe { r.as_ref() };
-            // SAFETY: as above.
-            if unsafe { r.claim() } {
-                // SAFETY: claimed and unlinked by us, lock held.
-                return TrySend::Sent(unsafe { r.complete(Some(value), Status::Done) });
-            }
-            // A stale select waiter: dropped from the queue, keep looking.
+        if let Some(r) = self.recvq.claim_front() {
+            return TrySend::Sent(r.complete(Some(value), Status::Done));
         }
         if self.buf.len() < cap {
             self.buf.push_back(value);
@@ -264,31 +256,16 @@ impl<T> State<T> {
         }
     }
 
-    /// Pops parked senders until one can be claimed; takes its value.
+    /// Takes the value of the first parked sender that can be claimed.
     fn claim_sender(&mut self) -> Option<(T, Option<Waker>)> {
-        while let Some(s) = self.sendq.pop_front() {
-            // SAFETY: queued here, so valid; lock held (`&mut self`).
-            let s = unsafe { s.as_ref() };
-            // SAFETY: as above.
-            if unsafe { s.claim() } {
-                // SAFETY: claimed and unlinked by us.
-                return Some(unsafe { s.take_and_complete() });
-            }
-        }
-        None
+        self.sendq.claim_front().map(Claimed::take_and_complete)
     }
 
     /// Gives a value that a dropped receiver never returned to the next live
     /// receiver, or to the front of the buffer (even past `cap`).
     pub(crate) fn redeliver(&mut self, value: T) -> Option<Waker> {
-        while let Some(r) = self.recvq.pop_front() {
-            // SAFETY: queued here, so valid; lock held.
-            let r = unsafe { r.as_ref() };
-            // SAFETY: as above.
-            if unsafe { r.claim() } {
-                // SAFETY: claimed and unlinked by us.
-                return unsafe { r.complete(Some(value), Status::Done) };
-            }
+        if let Some(r) = self.recvq.claim_front() {
+            return r.complete(Some(value), Status::Done);
         }
         self.buf.push_front(value);
         None
@@ -361,26 +338,15 @@ impl<T> State<T> {
     }
 
     fn fail_all_recv(&mut self, wakers: &mut Vec<Waker>) {
-        while let Some(r) = self.recvq.pop_front() {
-            // SAFETY: queued here, so valid; lock held.
-            let r = unsafe { r.as_ref() };
-            // SAFETY: as above; completed only once claimed.
-            if unsafe { r.claim() } {
-                // SAFETY: claimed and unlinked by us.
-                wakers.extend(unsafe { r.complete(None, Status::Closed) });
-            }
+        while let Some(r) = self.recvq.claim_front() {
+            wakers.extend(r.complete(None, Status::Closed));
         }
     }
 
     fn fail_all_send(&mut self, wakers: &mut Vec<Waker>) {
-        while let Some(s) = self.sendq.pop_front() {
-            // SAFETY: queued here, so valid; lock held.
-            let s = unsafe { s.as_ref() };
-            // SAFETY: as above. The value stays in the slot, for the sender's error.
-            if unsafe { s.claim() } {
-                // SAFETY: claimed and unlinked by us.
-                wakers.extend(unsafe { s.complete(None, Status::Closed) });
-            }
+        // The values stay in the senders' slots, for their errors.
+        while let Some(s) = self.sendq.claim_front() {
+            wakers.extend(s.complete(None, Status::Closed));
         }
     }
 

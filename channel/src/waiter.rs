@@ -23,7 +23,7 @@
 //! 5. Wakers are called after the channel lock is released.
 
 use std::cell::UnsafeCell;
-use std::marker::PhantomPinned;
+use std::marker::{PhantomData, PhantomPinned};
 use std::ptr::{self, NonNull};
 use std::task::Waker;
 
@@ -237,7 +237,7 @@ impl<T> Waiter<T> {
     /// # Safety
     /// Rule 1, and the waiter is (or was just) queued, so its flag is alive.
     #[inline]
-    pub(crate) unsafe fn claim(&self) -> bool {
+    unsafe fn claim(&self) -> bool {
         // SAFETY: caller's contract.
         let inner = unsafe { self.inner() };
         if inner.select.is_null() {
@@ -261,7 +261,7 @@ impl<T> Waiter<T> {
     /// # Safety
     /// Rule 1; the waiter is unlinked and was claimed by the caller.
     #[inline]
-    pub(crate) unsafe fn complete(&self, value: Option<T>, status: Status) -> Option<Waker> {
+    unsafe fn complete(&self, value: Option<T>, status: Status) -> Option<Waker> {
         // SAFETY: caller's contract.
         let inner = unsafe { self.inner() };
         debug_assert!(!inner.queued);
@@ -278,7 +278,7 @@ impl<T> Waiter<T> {
     /// # Safety
     /// As for [`complete`](Self::complete); the waiter is a sender's.
     #[inline]
-    pub(crate) unsafe fn take_and_complete(&self) -> (T, Option<Waker>) {
+    unsafe fn take_and_complete(&self) -> (T, Option<Waker>) {
         // SAFETY: caller's contract.
         let inner = unsafe { self.inner() };
         let value = inner.slot.take().expect("a parked sender holds its value");
@@ -306,6 +306,34 @@ impl<T> Waiter<T> {
     pub(crate) unsafe fn put_slot(&self, value: T) {
         // SAFETY: caller's contract.
         unsafe { self.inner() }.slot = Some(value);
+    }
+}
+
+/// A waiter unlinked and claimed by [`WaitQueue::claim_front`], to be completed.
+/// It borrows the queue, so the channel lock is held while it lives (rule 1), and
+/// completing it consumes it, so a waiter is completed once (rule 3).
+#[must_use = "a claimed waiter must be completed, or its owner waits forever"]
+pub(crate) struct Claimed<'q, T> {
+    waiter: NonNull<Waiter<T>>,
+    _queue: PhantomData<&'q mut WaitQueue<T>>,
+}
+
+impl<T> Claimed<'_, T> {
+    /// Completes the waiter with `status`, giving a receiver `value` (`None` leaves
+    /// a sender's value in its slot); returns its waker to wake after the lock is
+    /// released (rule 5).
+    #[inline]
+    pub(crate) fn complete(self, value: Option<T>, status: Status) -> Option<Waker> {
+        // SAFETY: unlinked and claimed by `claim_front`; the lock is held while the
+        // queue is borrowed; `self` is consumed, so this is the last touch (rule 3).
+        unsafe { self.waiter.as_ref().complete(value, status) }
+    }
+
+    /// Takes a sender's value and completes it as `Done`.
+    #[inline]
+    pub(crate) fn take_and_complete(self) -> (T, Option<Waker>) {
+        // SAFETY: as in `complete`; the waiter is on a send queue.
+        unsafe { self.waiter.as_ref().take_and_complete() }
     }
 }
 
@@ -357,12 +385,29 @@ impl<T> WaitQueue<T> {
     }
 
     /// Unlinks and returns the first waiter.
-    pub(crate) fn pop_front(&mut self) -> Option<NonNull<Waiter<T>>> {
+    fn pop_front(&mut self) -> Option<NonNull<Waiter<T>>> {
         let head = NonNull::new(self.head.cast_mut())?;
         // SAFETY: `head` is queued here, so valid (rule 2) and `w` is queued in
         // this queue, whose lock `&mut self` implies.
         unsafe { self.remove(head.as_ref()) };
         Some(head)
+    }
+
+    /// Unlinks waiters from the front until one can be claimed (rule 4: stale select
+    /// waiters are dropped from the queue on the way) and returns it, for the caller
+    /// to complete while it still holds the lock: the only way to complete a waiter.
+    pub(crate) fn claim_front(&mut self) -> Option<Claimed<'_, T>> {
+        while let Some(w) = self.pop_front() {
+            // SAFETY: `w` was queued here, so it is valid (rule 2), and `&mut self`
+            // means the lock is held (rule 1).
+            if unsafe { w.as_ref().claim() } {
+                return Some(Claimed {
+                    waiter: w,
+                    _queue: PhantomData,
+                });
+            }
+        }
+        None
     }
 
     /// The first waiter, left in place.
