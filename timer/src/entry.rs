@@ -5,7 +5,7 @@
 //! `Arc` of a channel timer. The wheel's slots are doubly linked lists of *nodes* in
 //! a slab the wheel owns (`wheel/nodes.rs`), not of the entries themselves as in
 //! tokio's `time/entry.rs`: linking and unlinking touch the wheel's dense array
-//! instead of timers scattered over task futures, and an entry is 32 bytes.
+//! instead of timers scattered over task futures, and an entry is 24 bytes.
 //!
 //! # Ground rules
 //!
