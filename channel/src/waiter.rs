@@ -10,12 +10,12 @@
 //!    while the waiter is not queued and not reachable by any peer.
 //! 2. A queued waiter is valid memory: its owner is pinned and, before it is freed
 //!    or moved, takes the channel lock and unlinks it ([`WaitQueue::remove`]).
-//! 3. A peer completes a waiter in one critical section: unlink, claim
-//!    ([`Waiter::claim`]), write the slot, take the waker, and finally store
-//!    `status` with `Release`. After that store the peer never touches the waiter
-//!    again, so the owner, having read a status other than [`Status::Waiting`] with
-//!    `Acquire`, owns the
-//!    waiter without taking the lock.
+//! 3. A peer completes a waiter in one critical section: unlink and claim it
+//!    ([`WaitQueue::claim_front`]), write the slot, take the waker, and finally
+//!    store `status` with `Release` ([`Claimed::complete`]). After that store the
+//!    peer never touches the waiter again, so the owner, having read a status other
+//!    than [`Status::Waiting`] with `Acquire`, owns the waiter without taking the
+//!    lock.
 //! 4. A waiter of a select case points to the select's shared flag (Go's
 //!    `selectDone`): a peer may complete it only after winning the flag with one
 //!    CAS from 0 to the case's token. A waiter whose flag is already taken is
