@@ -3,7 +3,7 @@
 //! [`chan()`] makes a channel of any capacity (0 = rendezvous) with cloneable
 //! [`Sender`]s and [`Receiver`]s (MPMC). It works on any executor through the
 //! standard `Waker` (gorun, tokio, `futures::executor`, plain threads via the
-//! `*_blocking` calls) and, on gorun, charges the cooperative budget.
+//! `blocking_*` calls) and, on gorun, charges the cooperative budget.
 //!
 //! ```
 //! # futures::executor::block_on(async {
@@ -46,8 +46,8 @@
 //! One lock guards a ring buffer and two intrusive FIFO wait queues, exactly as
 //! Go's `runtime/chan.go`; its waiters spin as Go's runtime lock does, in spaced
 //! rounds, then nap (`gorun_spinlock::SpinLock::spaced`); see the invariants in
-//! `chan.rs`, the
-//! waiter ground rules in `waiter.rs` and the select protocol in `select.rs`.
+//! `chan.rs`, the waiter ground rules in `waiter.rs` and the select protocol in
+//! `select.rs`.
 #![warn(missing_docs)]
 
 mod builder;

@@ -83,33 +83,32 @@ impl Drop for ResetGuard {
     }
 }
 
-/// Runs `f` with a fresh budget of [`INITIAL_BUDGET`]. Executors call this around
-/// each poll of a task.
-pub fn budget<R>(f: impl FnOnce() -> R) -> R {
-    let budget = BUDGET.with(|b| b.replace(Budget(Some(INITIAL_BUDGET))));
-    let in_task = Some(IN_TASK.with(|t| t.replace(true)));
+/// Runs `f` with `budget` and, if given, the in-task flag set; both are restored
+/// when it returns or unwinds.
+#[inline]
+fn with_state<R>(budget: Budget, in_task: Option<bool>, f: impl FnOnce() -> R) -> R {
+    let budget = BUDGET.with(|b| b.replace(budget));
+    let in_task = in_task.map(|flag| IN_TASK.with(|t| t.replace(flag)));
     let _reset = ResetGuard { budget, in_task };
     f()
 }
 
+/// Runs `f` with a fresh budget of [`INITIAL_BUDGET`]. Executors call this around
+/// each poll of a task.
+pub fn budget<R>(f: impl FnOnce() -> R) -> R {
+    with_state(Budget(Some(INITIAL_BUDGET)), Some(true), f)
+}
+
 /// Runs `f` with no budget: resources never force a yield inside it.
 pub fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
-    let budget = BUDGET.with(|b| b.replace(Budget(None)));
-    let _reset = ResetGuard {
-        budget,
-        in_task: None,
-    };
-    f()
+    with_state(Budget(None), None, f)
 }
 
 /// Runs `f` as code that may block its thread: with no budget, and outside any
 /// task as far as [`in_task`] (and so [`block_on`]) can tell. Executors run
 /// `spawn_blocking` and `block_in_place` closures in it.
 pub fn blocking_section<R>(f: impl FnOnce() -> R) -> R {
-    let budget = BUDGET.with(|b| b.replace(Budget(None)));
-    let in_task = Some(IN_TASK.with(|t| t.replace(false)));
-    let _reset = ResetGuard { budget, in_task };
-    f()
+    with_state(Budget(None), Some(false), f)
 }
 
 /// Whether this thread is polling a task now: inside [`budget`], as a runtime

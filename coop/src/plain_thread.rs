@@ -57,8 +57,8 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
             thread::park();
         }
     };
-    match THREAD_WAKER.try_with(|w| w.clone()) {
-        Ok(waker) => park(&waker),
+    match THREAD_WAKER.try_with(|waker| park(waker)) {
+        Ok(out) => out,
         // During thread teardown: a waker of our own for this one call.
         Err(_) => park(&Waker::from(Arc::new(ThreadWaker(thread::current())))),
     }

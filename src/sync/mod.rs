@@ -25,7 +25,8 @@
 //!   while nobody waits; waiters park in a FIFO behind a short `std` mutex that never
 //!   runs user code.
 //! - Guards may be held across `.await` and are `Send` (for `Send` values).
-//! - The `blocking_*`/`*_blocking` methods are for plain threads outside the runtime.
+//! - The `blocking_*` methods are for plain threads outside the runtime (and
+//!   `spawn_blocking` closures); inside a task they panic, as tokio's do.
 
 /// A `const fn` normally; a plain `fn` under `cfg(loom)`, whose atomics and mutexes
 /// have no const constructors (the semaphore is model-checked with them).
