@@ -211,7 +211,7 @@ impl Driver {
                 }
                 n += self.settle(&mut st.deferred, now);
                 drop(st);
-                n += self.timer.process();
+                n += self.timer.try_process();
             }
             None => n += self.process_own(index),
         }
@@ -260,7 +260,7 @@ impl Driver {
         self.parkers[index].take_notified();
         self.serve_reports(index, &mut st, is_parked);
         drop(st);
-        self.timer.process();
+        self.timer.try_process();
         true
     }
 

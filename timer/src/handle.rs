@@ -43,7 +43,23 @@ struct Local {
     biased: UnsafeCell<isize>,
     /// Whether the owner has released (invariant 3). Owner thread only.
     released: UnsafeCell<bool>,
-    shared: AtomicIsize,
+    /// The other threads' count, on a cache line of its own: the owner reads the
+    /// fields above on every clone and drop, and a timer woken on another worker
+    /// drops its handle there, so sharing a line made both wait for it.
+    shared: OwnLine<AtomicIsize>,
+}
+
+/// A value alone on its cache line pair (the adjacent-line prefetcher pulls lines in
+/// twos).
+#[repr(align(128))]
+struct OwnLine<T>(T);
+
+impl<T> std::ops::Deref for OwnLine<T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 impl Local {
@@ -171,7 +187,7 @@ impl Owner {
             owner: thread_id(),
             biased: UnsafeCell::new(0),
             released: UnsafeCell::new(false),
-            shared: AtomicIsize::new(BIAS),
+            shared: OwnLine(AtomicIsize::new(BIAS)),
         });
         Owner {
             handle: ManuallyDrop::new(Handle {

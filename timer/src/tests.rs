@@ -222,3 +222,69 @@ fn sleep_is_small() {
         std::mem::size_of::<Sleep>()
     );
 }
+
+/// A waker whose first wake reports itself and then blocks until released.
+struct Gate {
+    woke: AtomicUsize,
+    entered: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
+    release: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+impl ArcWake for Gate {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        if arc_self.woke.fetch_add(1, Ordering::SeqCst) == 0 {
+            arc_self.entered.lock().unwrap().send(()).unwrap();
+            arc_self.release.lock().unwrap().recv().unwrap();
+        }
+    }
+}
+
+#[test]
+fn try_process_leaves_a_shard_to_the_thread_firing_it() {
+    let (d, _) = paused_driver();
+    let _g = d.enter();
+    let (entered_tx, entered) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel();
+    let gate = Arc::new(Gate {
+        woke: AtomicUsize::new(0),
+        entered: std::sync::Mutex::new(entered_tx),
+        release: std::sync::Mutex::new(release_rx),
+    });
+    let waker = futures::task::waker(gate.clone());
+    let mut cx = Context::from_waker(&waker);
+    // More than one wake batch, so the first firer lets go of the lock while it
+    // wakes the first batch and the rest is still linked.
+    let n = 3 * crate::driver::WAKE_BATCH as u64;
+    let mut sleeps: Vec<_> = (0..n)
+        .map(|_| Box::pin(sleep(Duration::from_millis(1))))
+        .collect();
+    for s in &mut sleeps {
+        assert!(s.as_mut().poll(&mut cx).is_pending());
+    }
+    d.inner.clock.advance(Duration::from_millis(1));
+    // Lets the firer go however this test ends, so a failed assertion fails rather
+    // than waits for it.
+    struct Release(std::sync::mpsc::Sender<()>);
+    impl Drop for Release {
+        fn drop(&mut self) {
+            let _ = self.0.send(());
+        }
+    }
+    std::thread::scope(|s| {
+        let firer = s.spawn(|| d.process_shard(0));
+        let release = Release(release);
+        entered.recv().unwrap(); // the firer is inside its first batch's wakes
+        let second = d.process_shard(0);
+        let tried = d.try_process();
+        // `process` does not skip: it fires the batches still linked.
+        let rest = d.process();
+        drop(release);
+        assert_eq!(second, 0, "a second firer skips the shard");
+        assert_eq!(tried, 0, "so does try_process");
+        assert_eq!(rest as u64, n - crate::driver::WAKE_BATCH as u64);
+        assert_eq!(firer.join().unwrap(), crate::driver::WAKE_BATCH);
+    });
+    assert_eq!(gate.woke.load(Ordering::SeqCst) as u64, n);
+    assert!(sleeps
+        .iter_mut()
+        .all(|s| s.as_mut().poll(&mut cx) == Poll::Ready(())));
+}

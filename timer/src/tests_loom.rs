@@ -1,5 +1,6 @@
 //! loom models of the entry state machine: `process` firing an entry on one thread
-//! while its owner drops (cancels) or resets it on another, also across shards; and
+//! while its owner drops (cancels) or resets it on another, also across shards; two
+//! workers' `try_process` finding the same entry due; and
 //! of the hand-off between a thread going to sleep for every shard's timers and a
 //! worker arming one meanwhile. Run with
 //! `RUSTFLAGS="--cfg loom" cargo test -p gorun-timer --release --lib tests_loom`.
@@ -121,6 +122,35 @@ fn cross_shard_fire_races_cancel() {
         let fired = t.join().unwrap();
         assert_eq!(cancelled as usize + fired, 1);
         assert_eq!(count.0.load(Ordering::SeqCst), fired);
+    });
+}
+
+/// Two workers between tasks (`try_process`, `process_shard`) find the same entry
+/// due: one fires it and the other skips the shard or finds it fired, so the waker
+/// runs exactly once, and the skip flag is clear afterwards (a later due entry is
+/// fired by the next `try_process`).
+#[test]
+fn try_process_races_try_process() {
+    loom::model(|| {
+        let (driver, entry, count) = setup();
+        driver.pause_advance_for_loom(Duration::from_millis(10));
+        let d2 = driver.clone();
+        let t = loom::thread::spawn(move || d2.try_process());
+        let here = driver.process_shard(0);
+        let there = t.join().unwrap();
+        assert_eq!(here + there, 1);
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(entry.state(), FIRED);
+        // The flag did not stay set.
+        let waker = Waker::from(count.clone());
+        let again = Box::pin(Entry::new());
+        let deadline = driver.inner.clock.now_ns() + 1_000_000;
+        assert!(driver
+            .poll_entry(again.as_ref(), deadline, &waker)
+            .is_pending());
+        driver.pause_advance_for_loom(Duration::from_millis(2));
+        assert_eq!(driver.try_process(), 1);
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
     });
 }
 

@@ -12,6 +12,12 @@
 //!   driver's thread. That is Go's timer stealing: a parked or busy worker's due
 //!   timers fire on time although it does not look at them itself.
 //!
+//! Workers use the skipping forms ([`Driver::try_process`], and `process_shard`):
+//! a shard that another thread is firing is left to it, so the second worker runs
+//! the tasks the first one wakes. Waiting for the shard's lock instead, the two
+//! took turns firing batch by batch while the woken tasks waited, and a burst of
+//! due timers fell further behind with each turn.
+//!
 //! One thread at a time sleeps for timers (the worker holding the runtime's driver,
 //! Go's netpoller M). It publishes the tick it sleeps until in `sleeping_until` and
 //! then reads every shard's `earliest` again; an arming thread that lowers a shard's
@@ -52,6 +58,8 @@ pub(crate) use arm::NEVER_NS;
 use shard::Shard;
 pub use wake::PanicHandler;
 use wake::WakeList;
+#[cfg(test)]
+pub(crate) use wake::WAKE_BATCH;
 
 /// How a driver spawns the tasks of [`after_func`](crate::after_func): the executor
 /// installs one with [`Driver::set_spawner`].
@@ -305,7 +313,28 @@ impl Driver {
             .sum()
     }
 
-    /// Fires the due timers of shard `index` only (a worker's own, between tasks).
+    /// As [`process`](Driver::process), but skips each shard that another thread is
+    /// firing through `try_process` or [`process_shard`](Driver::process_shard) at
+    /// that moment: that thread fires what is due. For a worker between tasks, which
+    /// then runs the tasks being woken instead of waiting for the shard's lock. A
+    /// skipped shard's due timers fire when that thread is done, or at the caller's
+    /// next check: nothing is lost, but nothing is promised on return either (use
+    /// `process` for that).
+    pub fn try_process(&self) -> usize {
+        if self.min_earliest() == u64::MAX {
+            return 0;
+        }
+        let now = self.inner.clock.now_tick();
+        let mut wake = |w: &mut WakeList| self.wake(w);
+        self.inner
+            .shards
+            .iter()
+            .map(|s| s.try_process(now, &mut wake))
+            .sum()
+    }
+
+    /// Fires the due timers of shard `index` only (a worker's own, between tasks),
+    /// unless another thread is firing it, as in [`try_process`](Driver::try_process).
     /// One load when it has no timer armed, and a clock read when it has.
     /// `index` is taken modulo the shard count.
     pub fn process_shard(&self, index: usize) -> usize {
@@ -314,7 +343,7 @@ impl Driver {
             return 0;
         }
         let now = self.inner.clock.now_tick();
-        shard.process(now, &mut |w| self.wake(w))
+        shard.try_process(now, &mut |w| self.wake(w))
     }
 
     /// Freezes this driver's clock: time then moves only by [`advance`](Driver::advance)

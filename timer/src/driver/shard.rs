@@ -16,11 +16,16 @@
 //!    ground rules in `entry.rs` call it "the driver lock").
 //! 3. Wakers are never invoked under the lock: `process` hands them out in batches
 //!    and takes the lock again for the rest.
+//! 4. `firing` is only a hint: set while a [`Shard::try_process`] fires, so another
+//!    thread's `try_process` runs tasks instead of taking turns at the lock with it.
+//!    It never stops a timer from firing: the firer publishes `earliest` from the
+//!    wheel when it is done, and whoever skipped sees that deadline on its next check
+//!    or park.
 
 use std::ptr::NonNull;
 
 use crate::entry::{Entry, FIRED, REGISTERED, SHUTDOWN, UNREGISTERED};
-use crate::loom::sync::atomic::{AtomicU64, Ordering};
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::wheel::Wheel;
 use gorun_spinlock::{SpinGuard, SpinLock};
 
@@ -36,6 +41,8 @@ pub(crate) struct Shard {
     wheel: SpinLock<Wheel>,
     /// Lower bound of the wheel's next expiration tick; `u64::MAX`: nothing linked.
     earliest: AtomicU64,
+    /// A `try_process` is firing this shard (invariant 4).
+    firing: AtomicBool,
 }
 
 /// What linking an entry did.
@@ -53,6 +60,7 @@ impl Shard {
         Shard {
             wheel: SpinLock::new(Wheel::new()),
             earliest: AtomicU64::new(u64::MAX),
+            firing: AtomicBool::new(false),
         }
     }
 
@@ -121,6 +129,34 @@ impl Shard {
         };
         entry.set_state(UNREGISTERED);
         (true, waker)
+    }
+
+    /// As [`process`](Shard::process), unless another thread is firing this shard
+    /// with `try_process`: then returns 0 at once, leaving the due timers to it
+    /// (invariant 4). Between tasks, a second firer would only take turns at the lock
+    /// with the first, batch by batch, while the tasks they wake wait.
+    pub(crate) fn try_process(&self, now: u64, wake: &mut dyn FnMut(&mut WakeList)) -> usize {
+        if now < self.earliest() || self.firing.load(Ordering::Relaxed) {
+            return 0;
+        }
+        // A claim that fails writes nothing (a `swap` would store `true` again).
+        if self
+            .firing
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return 0;
+        }
+        // Cleared however `process` ends: a flag left set would leave this shard to
+        // `process` alone.
+        struct Done<'a>(&'a AtomicBool);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let _done = Done(&self.firing);
+        self.process(now, wake)
     }
 
     /// Fires every entry due at tick `now`; wakes their wakers outside the lock with
