@@ -49,7 +49,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::io::{Deferred, Reactor, Root};
-use crate::scheduler::Parker;
+use crate::park::Parker;
 
 const NO_OWNER: usize = usize::MAX;
 

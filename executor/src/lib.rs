@@ -16,6 +16,32 @@
 //!     assert_eq!(sum, 90);
 //! });
 //! ```
+//!
+//! # How it is built
+//!
+//! Each file opens with what it is for and, where threads meet, the invariants it
+//! keeps. Dependencies point down this list: the runtime builds the scheduler, the
+//! scheduler runs tasks and parks in the driver, and tasks know only the `Schedule`
+//! trait (`task/mod.rs`) that the scheduler implements. Two still point up: a
+//! socket's registration asks the scheduler which worker it runs on
+//! (`io/registration.rs`), and the blocking pool holds the scheduler's state to
+//! start its threads.
+//!
+//! | concept | file |
+//! |---|---|
+//! | `Runtime`, `Handle`, `Builder` | `runtime.rs`, `runtime/builder.rs` |
+//! | the scheduler's shared state, spawning, the global queue | `scheduler/mod.rs`, `scheduler/config.rs` |
+//! | a worker's loop (Go's `schedule`/`findrunnable`), `runnext` | `scheduler/worker.rs`, `scheduler/runnext.rs` |
+//! | parking and waking workers (spinning rule) | `scheduler/idle.rs`, `park.rs` |
+//! | the long-poll watchdog (Go's sysmon) | `scheduler/watchdog.rs`, `task/poll_watch.rs` |
+//! | `block_in_place`, the blocking pool | `scheduler/block_in_place.rs`, `blocking_pool.rs` |
+//! | the one-thread scheduler | `scheduler/current.rs` |
+//! | a task: its cell, state word, wakers, `JoinHandle`, the owned-task list | `task/raw.rs`, `task/state.rs`, `task/waker.rs`, `task/join.rs`, `task/list.rs` |
+//! | the driver a parked worker sleeps in: timers and I/O | `driver.rs` |
+//! | reactors (one per worker), readiness, `AsyncFd` | `io/` (`reactor.rs`, `root.rs`, `handoff.rs`, `scheduled_io.rs`) |
+//! | sockets, processes, signals | `net/`, `process/`, `signal/` |
+//! | `Runtime::block_on` on the calling thread | `block_on.rs` |
+//! | task dumps | `dump.rs` |
 #![warn(missing_docs)]
 
 mod block_on;
@@ -29,6 +55,7 @@ mod dump;
 mod io;
 mod loom;
 pub mod net;
+mod park;
 /// Child processes on the reactor: tokio's `tokio::process` (pidfd or `SIGCHLD` reaping).
 pub mod process;
 mod runtime;

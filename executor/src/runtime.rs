@@ -11,7 +11,6 @@ use crate::current_runtime;
 use crate::scheduler::Shared;
 use crate::task::join::JoinHandle;
 
-pub(crate) use builder::Config;
 pub use builder::{BuildError, Builder};
 
 /// A gorun runtime: worker threads running tasks, a blocking pool and a timer driver.

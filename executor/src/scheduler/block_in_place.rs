@@ -134,7 +134,7 @@ where
     }
     let shared = ctx.shared().clone();
     let index = ctx.index();
-    super::watchdog::poll_handed_off();
+    crate::task::poll_watch::poll_handed_off();
     let handoff = Arc::new(Handoff {
         state: Mutex::new(State::Pending),
         released: Condvar::new(),

@@ -16,9 +16,9 @@
 //!   (`runnext.rs`).
 
 mod block_in_place;
+pub(crate) mod config;
 mod current;
 mod idle;
-mod park;
 mod runnext;
 mod thread_cpu;
 pub(crate) mod watchdog;
@@ -37,15 +37,15 @@ use crossbeam_utils::CachePadded;
 
 use crate::blocking_pool::BlockingPool;
 use crate::driver::Driver;
-use crate::runtime::Config;
 use crate::task::join::JoinHandle;
 use crate::task::list::OwnedTasks;
 use crate::task::{new_task, Header, Notified, Schedule};
 
+use crate::park::Parker;
 pub use block_in_place::block_in_place;
+use config::Config;
 pub(crate) use current::drive;
 pub(crate) use idle::Idle;
-pub(crate) use park::Parker;
 pub(crate) use worker::{current_index as current_worker, with_current_worker_driver};
 
 /// State shared by the workers of one runtime and every handle to it.

@@ -7,8 +7,9 @@
 //! the poll is still running.
 //!
 //! # Protocol (a seqlock per worker)
-//! - Each worker owns one [`Watch`]. Around each task poll it bumps `gen`: odd while a
-//!   poll runs, even between polls. Before making `gen` odd it stores the task's spawn
+//! - Each worker owns one [`Watch`] (`task/poll_watch.rs`: the writer's side, which the
+//!   task cell calls, and the seqlock's rules). Around each task poll it bumps `gen`:
+//!   odd while a poll runs, even between polls. Before making `gen` odd it stores the task's spawn
 //!   `location` and whether the task was `already` reported. That is the whole
 //!   hot-path cost: four stores (relaxed or release: plain moves on x86) and two
 //!   loads, on a line only the worker writes, two thread-local accesses, and no clock
@@ -31,18 +32,15 @@
 //! - The poller, back from the poll, sees `reported == gen` and marks the task
 //!   (`WATCHDOG_REPORTED` in its header), which it alone may touch. The monitor never
 //!   dereferences a task.
-//! - Readers check `gen` before and after reading `location`/`already` (with an
-//!   acquire fence between), and the writer fences before rewriting them, so a sample
-//!   never pairs one poll's generation with another's location.
+//! - A sample never pairs one poll's generation with another's location (the seqlock
+//!   in `task/poll_watch.rs`, with its loom model).
 //! - When every worker is parked the monitor sleeps on its condvar until a worker
 //!   leaves its park (`kick`): an idle runtime costs no CPU. The `sleeping` flag and the
 //!   idle state are both `SeqCst`, so "monitor: set sleeping; check all parked" and
 //!   "worker: unpark (state change); check sleeping" cannot both miss each other.
 
-use std::cell::Cell;
 use std::fmt;
 use std::panic::Location;
-use std::ptr;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -51,9 +49,8 @@ use crossbeam_utils::CachePadded;
 
 use super::thread_cpu::{self, ThreadCpu};
 use super::Shared;
-use crate::loom::{fence, AtomicBool, AtomicPtr, AtomicU64, Ordering};
-use crate::task::raw::WATCHDOG_REPORTED;
-use crate::task::Header;
+use crate::loom::{AtomicBool, Ordering};
+use crate::task::poll_watch::{self, Installed, Watch};
 
 /// The default threshold: Go's sysmon preempts after 10 ms.
 pub(crate) const DEFAULT_THRESHOLD: Duration = Duration::from_millis(10);
@@ -95,22 +92,15 @@ impl fmt::Debug for Hook {
     }
 }
 
-/// One worker's poll announcements.
-pub(crate) struct Watch {
-    /// Odd while a poll runs; written by the worker only.
-    gen: AtomicU64,
-    /// The spawn location of the task being polled.
-    location: AtomicPtr<Location<'static>>,
-    /// The task being polled was reported before.
-    already: AtomicBool,
-    /// The last generation the monitor reported; the poller marks that task.
-    reported: AtomicU64,
+/// One worker's slot: its poll announcements and its thread.
+struct Slot {
+    watch: Watch,
     /// The worker's thread, for its CPU time and state (set once, by the worker).
     thread: OnceLock<ThreadCpu>,
 }
 
 pub(crate) struct Watchdog {
-    slots: Box<[CachePadded<Watch>]>,
+    slots: Box<[CachePadded<Slot>]>,
     /// `None`: disabled (no monitor thread, no announcements).
     threshold: Option<Duration>,
     hook: Option<Hook>,
@@ -121,142 +111,29 @@ pub(crate) struct Watchdog {
     cvar: Condvar,
 }
 
-thread_local! {
-    /// This worker's `Watch`, when the watchdog is on; null elsewhere.
-    static SLOT: Cell<*const Watch> = const { Cell::new(ptr::null()) };
-    /// The last generation this worker published in its `Watch` (it is the only
-    /// writer, so it keeps its own copy rather than loading the shared one).
-    static GEN: Cell<u64> = const { Cell::new(0) };
-}
-
-/// A poll in progress, from [`poll_started`].
-pub(crate) struct Started(*const Watch, u64);
-
-/// Announces a poll of `task` on this worker. Cheap when the watchdog is off (one
-/// thread-local load).
-#[inline]
-pub(crate) fn poll_started(task: &Header) -> Option<Started> {
-    let p = SLOT.try_with(|s| s.get()).unwrap_or(ptr::null());
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: a non-null slot is set by `enter` for as long as the worker (which holds
-    // the `Arc<Shared>` owning the slot) runs on this thread.
-    let w = unsafe { &*p };
-    let already = task.flags.load(std::sync::atomic::Ordering::Relaxed) & WATCHDOG_REPORTED != 0;
-    let gen = GEN.with(|g| g.get()) + 1;
-    w.begin(gen, task.location, already);
-    Some(Started(p, gen))
-}
-
-/// Ends the poll announced by [`poll_started`]; marks `task` if it was reported.
-#[inline]
-pub(crate) fn poll_ended(started: Option<Started>, task: &Header) {
-    let Some(Started(p, gen)) = started else {
-        return;
-    };
-    // SAFETY: as in `poll_started`; we are on the same thread, in the same run.
-    let w = unsafe { &*p };
-    GEN.with(|g| g.set(gen + 1));
-    if w.end(gen) {
-        task.flags
-            .fetch_or(WATCHDOG_REPORTED, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
-/// The poll running on this worker hands its worker off (`block_in_place`): it
-/// is no longer announced, so the watchdog does not report the blocking call
-/// (Go's sysmon does not report a goroutine in a syscall either). Its
-/// `poll_ended` later stores the same value again.
-pub(crate) fn poll_handed_off() {
-    let p = SLOT.try_with(|s| s.get()).unwrap_or(ptr::null());
-    if p.is_null() {
-        return;
-    }
-    // SAFETY: as in `poll_started`.
-    let w = unsafe { &*p };
-    let running = GEN.with(|g| g.get()) + 1;
-    if w.gen.load(Ordering::Relaxed) == running {
-        w.gen.store(running + 1, Ordering::Release);
-    }
-}
-
-impl Watch {
-    fn new() -> Watch {
-        Watch {
-            gen: AtomicU64::new(0),
-            location: AtomicPtr::new(ptr::null_mut()),
-            already: AtomicBool::new(false),
-            reported: AtomicU64::new(0),
-            thread: OnceLock::new(),
-        }
-    }
-
-    /// The worker starts a poll of a task spawned at `location`, as generation `gen`
-    /// (odd: one more than the last one it published).
-    #[inline]
-    fn begin(&self, gen: u64, location: &'static Location<'static>, already: bool) {
-        debug_assert_eq!(gen % 2, 1);
-        // Orders the stores below after the previous `gen` store (the seqlock's
-        // writer side; a compiler barrier on x86).
-        fence(Ordering::Release);
-        self.location
-            .store(location as *const _ as *mut _, Ordering::Relaxed);
-        self.already.store(already, Ordering::Relaxed);
-        self.gen.store(gen, Ordering::Release);
-    }
-
-    /// The poll of generation `gen` returned; `true` if the monitor reported it.
-    #[inline]
-    fn end(&self, gen: u64) -> bool {
-        self.gen.store(gen + 1, Ordering::Release);
-        self.reported.load(Ordering::Relaxed) == gen
-    }
-
-    /// The poll running now, if any: its generation, location, and whether its task
-    /// was reported before. Never pairs one poll's generation with another's fields.
-    fn sample(&self) -> Option<(u64, &'static Location<'static>, bool)> {
-        let gen = self.gen.load(Ordering::Acquire);
-        if gen % 2 == 0 {
-            return None;
-        }
-        let loc = self.location.load(Ordering::Relaxed);
-        let already = self.already.load(Ordering::Relaxed);
-        fence(Ordering::Acquire);
-        if self.gen.load(Ordering::Relaxed) != gen {
-            return None;
-        }
-        // SAFETY: the worker stores only `&'static Location`s before an odd `gen`.
-        Some((gen, unsafe { &*loc }, already))
-    }
-}
-
 /// Installs worker `index`'s slot on this thread until the guard drops.
-pub(crate) fn enter(shared: &Shared, index: usize) -> EnterGuard {
-    if shared.watchdog.threshold.is_some() {
-        let w: &Watch = &shared.watchdog.slots[index];
-        // A worker thread runs one worker, once: the slot is fresh.
-        GEN.with(|g| g.set(0));
-        SLOT.with(|s| s.set(w));
-        if let Some(t) = ThreadCpu::current() {
-            let _ = w.thread.set(t);
-        }
+pub(crate) fn enter(shared: &Shared, index: usize) -> Installed {
+    if shared.watchdog.threshold.is_none() {
+        return poll_watch::install(None);
     }
-    EnterGuard
-}
-
-pub(crate) struct EnterGuard;
-
-impl Drop for EnterGuard {
-    fn drop(&mut self) {
-        let _ = SLOT.try_with(|s| s.set(ptr::null()));
+    let slot = &shared.watchdog.slots[index];
+    if let Some(t) = ThreadCpu::current() {
+        let _ = slot.thread.set(t);
     }
+    poll_watch::install(Some(&slot.watch))
 }
 
 impl Watchdog {
     pub(crate) fn new(procs: usize, threshold: Option<Duration>, hook: Option<Hook>) -> Self {
         Watchdog {
-            slots: (0..procs).map(|_| CachePadded::new(Watch::new())).collect(),
+            slots: (0..procs)
+                .map(|_| {
+                    CachePadded::new(Slot {
+                        watch: Watch::new(),
+                        thread: OnceLock::new(),
+                    })
+                })
+                .collect(),
             threshold: threshold.filter(|t| !t.is_zero()),
             hook,
             count: AtomicUsize::new(0),
@@ -275,7 +152,7 @@ impl Watchdog {
     pub(crate) fn generation(&self, index: usize) -> u64 {
         self.slots
             .get(index)
-            .map_or(0, |w| w.gen.load(Ordering::Relaxed))
+            .map_or(0, |s| s.watch.generation(Ordering::Relaxed))
     }
 
     /// Wakes the monitor if it sleeps: a worker left its park, or shutdown began.
@@ -290,7 +167,7 @@ impl Watchdog {
     fn any_polling(&self) -> bool {
         self.slots
             .iter()
-            .any(|w| w.gen.load(Ordering::Acquire) % 2 == 1)
+            .any(|s| s.watch.generation(Ordering::Acquire) % 2 == 1)
     }
 
     fn report(&self, r: &BlockingPoll) {
@@ -333,7 +210,7 @@ pub(crate) fn monitor(shared: Arc<Shared>) {
         let now = Instant::now();
         for (worker, s) in seen.iter_mut().enumerate() {
             let slot = &dog.slots[worker];
-            let Some((gen, location, already)) = slot.sample() else {
+            let Some((gen, location, already)) = slot.watch.sample() else {
                 continue;
             };
             if s.gen == gen && shared.runnext.get(worker).is_some_and(|r| r.is_occupied()) {
@@ -368,7 +245,7 @@ pub(crate) fn monitor(shared: Arc<Shared>) {
             s.last_cpu = cpu;
             if !s.done && s.held >= threshold {
                 s.done = true;
-                slot.reported.store(gen, Ordering::Relaxed);
+                slot.watch.mark_reported(gen);
                 dog.report(&BlockingPoll {
                     location,
                     worker,
@@ -406,38 +283,5 @@ impl Seen {
             last_cpu: None,
             held: Duration::ZERO,
         }
-    }
-}
-
-/// Loom model of the seqlock: a sample never pairs one poll's generation with another
-/// poll's location or flag. Run with
-/// `RUSTFLAGS="--cfg loom" cargo test -p gorun-executor --release --lib loom`.
-#[cfg(all(test, loom))]
-mod loom_models {
-    use super::*;
-    use loom::sync::Arc;
-
-    #[test]
-    fn sample_matches_its_generation() {
-        loom::model(|| {
-            let a: &'static Location<'static> = Location::caller();
-            let b: &'static Location<'static> = Location::caller();
-            let w = Arc::new(Watch::new());
-            let w2 = w.clone();
-            let worker = loom::thread::spawn(move || {
-                w2.begin(1, a, false);
-                w2.end(1);
-                w2.begin(3, b, true);
-                w2.end(3);
-            });
-            if let Some((gen, loc, already)) = w.sample() {
-                match gen {
-                    1 => assert!(std::ptr::eq(loc, a) && !already),
-                    3 => assert!(std::ptr::eq(loc, b) && already),
-                    g => panic!("generation {g} is not a poll"),
-                }
-            }
-            worker.join().unwrap();
-        });
     }
 }

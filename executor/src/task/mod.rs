@@ -13,6 +13,7 @@ pub(crate) mod id;
 pub(crate) mod join;
 pub(crate) mod join_set;
 pub(crate) mod list;
+pub(crate) mod poll_watch;
 pub(crate) mod raw;
 pub(crate) mod state;
 mod waker;

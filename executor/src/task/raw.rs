@@ -29,10 +29,10 @@ use std::task::{Context, Poll, Waker};
 
 use super::join::JoinError;
 use super::list::Slot;
+use super::poll_watch;
 use super::state::{State, TransitionToIdle, TransitionToRunning};
 use super::waker::waker_ref;
 use super::{Notified, Schedule, Task};
-use crate::scheduler::watchdog;
 
 /// The type-erased part of a task, at offset 0 of its cell.
 #[repr(C)]
@@ -210,7 +210,7 @@ where
     // waker does not outlive this function without taking its own reference.
     let waker = unsafe { waker_ref(ptr) };
     let mut cx = Context::from_waker(&waker);
-    let watch = watchdog::poll_started(&cell.header);
+    let watch = poll_watch::poll_started(&cell.header);
     let _ = gorun_coop::take_wait_reason();
     let polling = super::id::enter(&cell.header);
     let res = catch_unwind(AssertUnwindSafe(|| {
@@ -221,7 +221,7 @@ where
     }));
     drop(polling);
     let reason = gorun_coop::take_wait_reason();
-    watchdog::poll_ended(watch, &cell.header);
+    poll_watch::poll_ended(watch, &cell.header);
     let output = match res {
         Ok(Poll::Pending) => {
             // Before the transition: afterwards the cell may be freed or re-polled.
