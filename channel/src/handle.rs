@@ -7,8 +7,7 @@ use crate::chan::{Chan, TryRecv, TrySend};
 use crate::error::{TryRecvError, TrySendError};
 use crate::future::{RecvFuture, SendFuture};
 use crate::loom::{Arc, Ordering};
-use crate::op::RecvOp;
-use crate::stream::SinkState;
+use crate::op::{RecvOp, SinkState};
 use crate::waiter::wake;
 
 /// Creates a channel of capacity `cap`: Go's `make(chan T, cap)`.

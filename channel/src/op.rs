@@ -1,6 +1,7 @@
 //! One send or receive operation's parking state: a [`Waiter`] plus whether it
 //! was handed to the channel. Shared by the send/recv futures, the `Stream` and
-//! `Sink` impls and the blocking calls, so cancellation is written once.
+//! `Sink` impls (with [`SinkState`], the `Sink`'s item) and the blocking calls, so
+//! cancellation is written once.
 //!
 //! Ground rules:
 //! * `registered == false`: the waiter is not queued and no peer can reach it.
@@ -13,6 +14,8 @@
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
 
 use crate::chan::{Chan, TryRecv, TrySend};
 use crate::error::SendError;
@@ -28,6 +31,16 @@ pub(crate) struct RecvOp<T> {
 pub(crate) struct SendOp<T> {
     waiter: LazyWaiter<T>,
     registered: bool,
+}
+
+pin_project! {
+    /// State of `Sender`'s `Sink` impl (`stream.rs`): the item given to
+    /// `start_send`, then parked. Each `Sender` keeps one, boxed, for its life.
+    pub(crate) struct SinkState<T> {
+        pub(crate) value: Option<T>,
+        #[pin]
+        pub(crate) op: SendOp<T>,
+    }
 }
 
 macro_rules! project {

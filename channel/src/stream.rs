@@ -15,21 +15,11 @@ use std::task::{ready, Context, Poll};
 
 use futures_core::Stream;
 use futures_sink::Sink;
-use pin_project_lite::pin_project;
 
 use crate::chan::TrySend;
 use crate::error::SendError;
 use crate::handle::{Receiver, Sender};
-use crate::op::{RecvOp, SendOp};
-
-pin_project! {
-    /// State of `Sender`'s `Sink` impl: the item given to `start_send`, then parked.
-    pub(crate) struct SinkState<T> {
-        pub(crate) value: Option<T>,
-        #[pin]
-        pub(crate) op: SendOp<T>,
-    }
-}
+use crate::op::{RecvOp, SendOp, SinkState};
 
 impl<T> Stream for Receiver<T> {
     type Item = T;
