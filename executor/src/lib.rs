@@ -29,8 +29,9 @@
 //!
 //! | concept | file |
 //! |---|---|
-//! | `Runtime`, `Handle`, `Builder` | `runtime.rs`, `runtime/builder.rs` |
+//! | `Runtime`, `Handle`, `Builder`, the global runtime | `runtime/mod.rs`, `runtime/handle.rs`, `runtime/builder.rs` |
 //! | the scheduler's shared state, spawning, the global queue | `scheduler/mod.rs`, `scheduler/config.rs` |
+//! | `RuntimeMetrics` and the counters behind it | `scheduler/metrics.rs` |
 //! | a worker's loop (Go's `schedule`/`findrunnable`), `runnext` | `scheduler/worker.rs`, `scheduler/runnext.rs` |
 //! | parking and waking workers (spinning rule) | `scheduler/idle.rs`, `park.rs` |
 //! | the long-poll watchdog (Go's sysmon) | `scheduler/watchdog.rs`, `task/poll_watch.rs` |

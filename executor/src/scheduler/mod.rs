@@ -19,6 +19,7 @@ mod block_in_place;
 pub(crate) mod config;
 mod current;
 mod idle;
+pub(crate) mod metrics;
 mod runnext;
 mod thread_cpu;
 pub(crate) mod watchdog;
@@ -46,18 +47,19 @@ pub use block_in_place::block_in_place;
 use config::Config;
 pub(crate) use current::drive;
 pub(crate) use idle::Idle;
+use metrics::Metrics;
 pub(crate) use worker::{current_index as current_worker, with_current_worker_driver};
 
 /// State shared by the workers of one runtime and every handle to it.
 pub(crate) struct Shared {
-    pub(crate) injector: Injector<Notified>,
-    pub(crate) stealers: Box<[Stealer<Notified>]>,
+    injector: Injector<Notified>,
+    stealers: Box<[Stealer<Notified>]>,
     /// Each worker's `runnext` slot (`runnext.rs`).
-    pub(crate) runnext: Box<[runnext::RunNext]>,
+    runnext: Box<[runnext::RunNext]>,
     pub(crate) parkers: Arc<[Parker]>,
     /// On lines of its own: every push reads its state after a fence, and searchers
     /// change it; a hot field beside it on one line slows every push.
-    pub(crate) idle: CachePadded<Idle>,
+    idle: CachePadded<Idle>,
     pub(crate) owned: OwnedTasks,
     pub(crate) driver: Driver,
     pub(crate) blocking: BlockingPool,
@@ -65,22 +67,14 @@ pub(crate) struct Shared {
     shutdown: AtomicBool,
     /// Worker threads not yet exited; the last one out finishes the shutdown.
     workers_alive: AtomicUsize,
-    pub(crate) threads: Mutex<Vec<thread::JoinHandle<()>>>,
-    pub(crate) metrics: Metrics,
-    pub(crate) watchdog: watchdog::Watchdog,
+    threads: Mutex<Vec<thread::JoinHandle<()>>>,
+    metrics: Metrics,
+    watchdog: watchdog::Watchdog,
     /// `block_on` futures running or woken (see `block_on.rs`).
-    pub(crate) block_on_busy: Arc<AtomicUsize>,
+    block_on_busy: Arc<AtomicUsize>,
     /// A current-thread runtime's one local queue while no `block_on` drives it
     /// (`current.rs`, invariant 1); `None` on a multi-thread runtime.
     core: Mutex<Option<crossbeam_deque::Worker<Notified>>>,
-}
-
-/// Counters for `RuntimeMetrics`.
-#[derive(Default)]
-pub(crate) struct Metrics {
-    pub(crate) steals: AtomicUsize,
-    /// Wakers that panicked when the runtime woke them.
-    pub(crate) waker_panics: AtomicUsize,
 }
 
 impl Schedule for Arc<Shared> {
@@ -322,6 +316,16 @@ impl Shared {
 
     pub(crate) fn procs(&self) -> usize {
         self.config.procs
+    }
+
+    /// The runtime's threads, taken to be joined at shutdown (empty the second time).
+    pub(crate) fn take_threads(&self) -> Vec<thread::JoinHandle<()>> {
+        std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The count of `block_on` futures running or woken (`block_on.rs`).
+    pub(crate) fn block_on_busy(&self) -> &Arc<AtomicUsize> {
+        &self.block_on_busy
     }
 }
 
