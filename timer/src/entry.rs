@@ -10,9 +10,12 @@
 //! # Ground rules
 //!
 //! 1. `state` is written only with the driver lock held; it may be read without it.
-//! 2. `node` and `waker` are touched only with the driver lock held, except by the
-//!    owner while `state` is not [`REGISTERED`] (then the driver holds no pointer to
-//!    the entry and never touches it again).
+//! 2. `node` and `waker` are touched only with the driver lock held: their accessors
+//!    take the locked wheel as a token (a `&Wheel`, which only the lock's holder has:
+//!    the wheel is not `Sync`), and their callers vouch that it is the entry's
+//!    shard's (rule 6; checked with debug assertions). The one exception is the
+//!    owner dropping the entry while `state` is not [`REGISTERED`] (then the driver
+//!    holds no pointer to it and never touches it again).
 //! 3. The driver's last access to an entry it fires (or drains at shutdown) is the
 //!    `Release` store of [`FIRED`] (or [`SHUTDOWN`]); it takes the waker out first and
 //!    wakes it after dropping the lock. So an owner that reads a state other than
@@ -30,6 +33,7 @@ use std::task::Waker;
 
 use crate::loom::sync::atomic::{AtomicU16, AtomicU8, Ordering};
 use crate::loom::UnsafeCell;
+use crate::wheel::Wheel;
 
 /// Not linked into the wheel; the driver holds no pointer to it. Initial state, and the
 /// state after a cancel or a reset that could not re-register (no waker yet).
@@ -112,19 +116,41 @@ impl Entry {
         self.state.store(state, Ordering::Release);
     }
 
+    /// Checks, in builds with debug assertions, that `wheel` is the wheel of the
+    /// shard this entry records (ground rule 6). In release builds the accessors'
+    /// callers vouch for it: the check, on every arm and cancel, was measurable.
+    #[inline(always)]
+    fn check_lock(&self, wheel: &Wheel) {
+        #[cfg(debug_assertions)]
+        if wheel.shard() != self.shard() {
+            wrong_lock(wheel.shard(), self.shard());
+        }
+        #[cfg(not(debug_assertions))]
+        let _ = wheel;
+    }
+
+    /// The wheel node linking the entry.
+    ///
     /// # Safety
-    /// The driver lock is held (or the entry is not `REGISTERED` and the caller owns it).
+    /// `wheel` is the wheel of the shard this entry records. Holding a `&Wheel` is
+    /// holding some shard's lock (the wheel is not `Sync`); this says it is the
+    /// entry's (checked with debug assertions).
     #[inline]
-    pub(crate) unsafe fn node(&self) -> u32 {
-        // SAFETY: exclusive by the caller's contract (ground rule 2).
+    pub(crate) unsafe fn node(&self, wheel: &Wheel) -> u32 {
+        self.check_lock(wheel);
+        // SAFETY: the entry's shard's lock is held (the caller's contract and the
+        // `&Wheel`): exclusive (ground rule 2).
         self.node.with(|n| unsafe { *n })
     }
 
+    /// Records the wheel node linking the entry.
+    ///
     /// # Safety
     /// As for [`Entry::node`].
     #[inline]
-    pub(crate) unsafe fn set_node(&self, node: u32) {
-        // SAFETY: exclusive by the caller's contract (ground rule 2).
+    pub(crate) unsafe fn set_node(&self, wheel: &Wheel, node: u32) {
+        self.check_lock(wheel);
+        // SAFETY: as in `node`.
         self.node.with_mut(|n| unsafe { *n = node })
     }
 
@@ -133,8 +159,13 @@ impl Entry {
     /// # Safety
     /// As for [`Entry::node`].
     #[inline]
-    pub(crate) unsafe fn replace_waker(&self, waker: Option<Waker>) -> Option<Waker> {
-        // SAFETY: exclusive by the caller's contract (ground rule 2).
+    pub(crate) unsafe fn replace_waker(
+        &self,
+        wheel: &Wheel,
+        waker: Option<Waker>,
+    ) -> Option<Waker> {
+        self.check_lock(wheel);
+        // SAFETY: as in `node`.
         self.waker
             .with_mut(|w| unsafe { std::mem::replace(&mut *w, waker) })
     }
@@ -145,8 +176,9 @@ impl Entry {
     /// # Safety
     /// As for [`Entry::node`].
     #[inline]
-    pub(crate) unsafe fn update_waker(&self, waker: &Waker) -> Option<Waker> {
-        // SAFETY: exclusive by the caller's contract (ground rule 2).
+    pub(crate) unsafe fn update_waker(&self, wheel: &Wheel, waker: &Waker) -> Option<Waker> {
+        self.check_lock(wheel);
+        // SAFETY: as in `node`.
         self.waker.with_mut(|w| unsafe {
             match &*w {
                 Some(old) if old.will_wake(waker) => None,
@@ -154,6 +186,17 @@ impl Entry {
             }
         })
     }
+}
+
+/// The panic of [`Entry::check_lock`], out of line.
+#[cfg(debug_assertions)]
+#[cold]
+#[inline(never)]
+fn wrong_lock(locked: usize, recorded: usize) -> ! {
+    panic!(
+        "gorun-timer: an entry's fields touched under another shard's lock \
+         (shard {locked} locked, the entry records {recorded})"
+    )
 }
 
 /// `shard` as stored in an entry.

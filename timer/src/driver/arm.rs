@@ -114,8 +114,8 @@ impl Driver {
     fn refresh(&self, entry: Pin<&Entry>, waker: &Waker) -> Poll<()> {
         let wheel = self.shard(entry.shard()).lock();
         let (out, old) = match entry.state() {
-            // SAFETY: linked into this shard, whose lock we hold.
-            REGISTERED => (Poll::Pending, unsafe { entry.update_waker(waker) }),
+            // SAFETY: `wheel` is the lock of the shard the entry records.
+            REGISTERED => (Poll::Pending, unsafe { entry.update_waker(&wheel, waker) }),
             FIRED => (Poll::Ready(()), None),
             _ => (Poll::Pending, None),
         };

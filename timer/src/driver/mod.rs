@@ -147,9 +147,7 @@ impl Driver {
     pub fn with_shards(shards: usize, unpark: Arc<dyn Fn() + Send + Sync>) -> Driver {
         Driver {
             inner: Arc::new(Inner {
-                shards: (0..shards.clamp(1, MAX_SHARDS))
-                    .map(|_| Shard::new())
-                    .collect(),
+                shards: (0..shards.clamp(1, MAX_SHARDS)).map(Shard::new).collect(),
                 sleeping_until: AtomicU64::new(0),
                 shutdown: AtomicBool::new(false),
                 clock: Clock::new(),

@@ -56,9 +56,10 @@ pub(crate) enum Link {
 }
 
 impl Shard {
-    pub(crate) fn new() -> Shard {
+    /// Shard number `index` of its driver.
+    pub(crate) fn new(index: usize) -> Shard {
         Shard {
-            wheel: SpinLock::new(Wheel::new()),
+            wheel: SpinLock::new(Wheel::new(index)),
             earliest: AtomicU64::new(u64::MAX),
             firing: AtomicBool::new(false),
         }
@@ -94,8 +95,9 @@ impl Shard {
                 (Link::Due, Some(waker))
             }
             Ok(()) => {
-                // SAFETY: linked now, and we hold the lock.
-                let old = unsafe { entry.replace_waker(Some(waker)) };
+                // SAFETY: `wheel` is this shard's, which the entry records (the
+                // caller's contract).
+                let old = unsafe { entry.replace_waker(wheel, Some(waker)) };
                 entry.set_state(REGISTERED);
                 // SeqCst, with the sleeper's publication of how long it sleeps
                 // (`Driver::park_timeout`): one of the two sees the other.
@@ -121,11 +123,11 @@ impl Shard {
         if entry.state() != REGISTERED {
             return (false, None);
         }
-        // SAFETY: REGISTERED and recording this shard: linked into this wheel, and we
-        // hold its lock.
+        // SAFETY: REGISTERED and recording this shard: linked into this wheel, which
+        // is the entry's shard's.
         let waker = unsafe {
             wheel.remove(NonNull::from(entry));
-            entry.replace_waker(None)
+            entry.replace_waker(wheel, None)
         };
         entry.set_state(UNREGISTERED);
         (true, waker)
@@ -169,15 +171,13 @@ impl Shard {
         let mut wakes = WakeList::new();
         let mut wheel = self.lock();
         while let Some(entry) = wheel.poll(now) {
-            // SAFETY: [1] popped entries are live (ground rule 5) and unlinked; [2] we
-            // hold the lock, so the entry's fields are ours until the FIRED store,
-            // which is our last access (ground rule 3).
-            let waker = unsafe {
-                let e = entry.as_ref();
-                let w = e.replace_waker(None);
-                e.set_state(FIRED);
-                w
-            };
+            // SAFETY: popped entries are live (ground rule 5), unlinked, and recorded
+            // this shard; the entry's fields are ours (we hold its lock) until the
+            // FIRED store, which is our last access (ground rule 3).
+            let e = unsafe { entry.as_ref() };
+            // SAFETY: as above: `wheel` is the lock of the shard the entry records.
+            let waker = unsafe { e.replace_waker(&wheel, None) };
+            e.set_state(FIRED);
             fired += 1;
             if let Some(w) = waker {
                 wakes.push(w);
@@ -206,12 +206,10 @@ impl Shard {
         let mut wheel = self.lock();
         while let Some(entry) = wheel.pop_any() {
             // SAFETY: as in `process`; SHUTDOWN is our last access.
-            let waker = unsafe {
-                let e = entry.as_ref();
-                let w = e.replace_waker(None);
-                e.set_state(SHUTDOWN);
-                w
-            };
+            let e = unsafe { entry.as_ref() };
+            // SAFETY: as in `process`.
+            let waker = unsafe { e.replace_waker(&wheel, None) };
+            e.set_state(SHUTDOWN);
             if let Some(w) = waker {
                 wakes.push(w);
                 if wakes.is_full() {

@@ -23,7 +23,9 @@
 //! The lists are of link nodes in a slab the wheel owns (`nodes.rs`), each pointing
 //! at its entry, which records the node's index.
 //!
-//! Everything here runs under the driver lock: holding `&mut Wheel` is holding it.
+//! Everything here runs under the driver lock: holding `&Wheel` or `&mut Wheel` is
+//! holding it (the wheel lives in its shard's lock and is not `Sync`), and the entry
+//! accessors take it as their proof.
 
 mod level;
 mod nodes;
@@ -49,6 +51,15 @@ pub(crate) struct Wheel {
     /// Due entries not yet fired.
     pending: List,
     nodes: Nodes,
+    /// The shard this wheel is the wheel of: the entries it links record it. Kept
+    /// for the entries' debug check only (in release builds the field moved the
+    /// shard's hot fields, measurably).
+    #[cfg(debug_assertions)]
+    shard: usize,
+    /// Not `Sync`: a `&Wheel` is then held by one thread only (the one holding the
+    /// shard's lock), which is what makes it a lock token for the entries' fields
+    /// (`entry.rs`, ground rule 2).
+    _not_sync: std::marker::PhantomData<std::cell::Cell<()>>,
 }
 
 /// The level an entry due at `when` belongs to, seen from `elapsed`.
@@ -64,13 +75,26 @@ fn level_for(elapsed: u64, when: u64) -> usize {
 }
 
 impl Wheel {
-    pub(crate) fn new() -> Wheel {
+    /// The wheel of shard `shard`.
+    pub(crate) fn new(shard: usize) -> Wheel {
+        #[cfg(not(debug_assertions))]
+        let _ = shard;
         Wheel {
             elapsed: 0,
             levels: Box::new(std::array::from_fn(Level::new)),
             pending: List::new(),
             nodes: Nodes::default(),
+            #[cfg(debug_assertions)]
+            shard,
+            _not_sync: std::marker::PhantomData,
         }
+    }
+
+    /// The shard this is the wheel of (known with debug assertions only).
+    #[cfg(debug_assertions)]
+    #[inline]
+    pub(crate) fn shard(&self) -> usize {
+        self.shard
     }
 
     #[cfg(test)]
@@ -82,17 +106,18 @@ impl Wheel {
     /// `when <= elapsed`: the entry is already due.
     ///
     /// # Safety
-    /// `entry` is live, not linked, and is unlinked with [`Wheel::remove`] or popped
-    /// by [`Wheel::poll`] before it goes away (entry ground rule 5).
+    /// `entry` is live, not linked, records this wheel's shard, and is unlinked with
+    /// [`Wheel::remove`] or popped by [`Wheel::poll`] before it goes away (entry
+    /// ground rules 5 and 6).
     pub(crate) unsafe fn insert(&mut self, entry: NonNull<Entry>, when: u64) -> Result<(), ()> {
         if when <= self.elapsed {
             return Err(());
         }
         debug_assert_ne!(when, PENDING);
         let i = self.nodes.alloc(entry, when);
-        // SAFETY: the caller vouches for the entry's life; we hold the lock (we
-        // have `&mut self`).
-        unsafe { entry.as_ref().set_node(i) };
+        // SAFETY: the caller vouches for the entry's life and that it records this
+        // wheel's shard.
+        unsafe { entry.as_ref().set_node(self, i) };
         let level = level_for(self.elapsed, when);
         self.levels[level].add(&mut self.nodes, i, when);
         Ok(())
@@ -103,8 +128,8 @@ impl Wheel {
     /// # Safety
     /// `entry` is linked into this wheel (a slot or the pending list).
     pub(crate) unsafe fn remove(&mut self, entry: NonNull<Entry>) {
-        // SAFETY: linked entries are live and we hold the lock.
-        let i = unsafe { entry.as_ref().node() };
+        // SAFETY: linked entries are live and record the shard they are linked in.
+        let i = unsafe { entry.as_ref().node(self) };
         let when = self.nodes.when(i);
         if when == PENDING {
             self.pending.remove(&mut self.nodes, i);

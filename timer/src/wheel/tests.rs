@@ -23,7 +23,7 @@ struct Harness {
 impl Harness {
     fn new() -> Self {
         Harness {
-            wheel: Wheel::new(),
+            wheel: Wheel::new(0),
             entries: Vec::new(),
             model: BTreeSet::new(),
             whens: Vec::new(),
@@ -193,4 +193,18 @@ fn far_entry_fires_on_its_tick_not_before() {
     assert_eq!(h.model.len(), 1, "one tick early");
     h.advance(1);
     assert!(h.model.is_empty());
+}
+
+/// The entry accessors take the locked wheel as a token and, with debug assertions,
+/// check that it is the wheel of the shard the entry records.
+#[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "under another shard's lock")]
+fn entry_fields_need_their_own_shards_wheel() {
+    let wheel = Wheel::new(0);
+    let entry = Box::pin(Entry::new());
+    entry.set_shard(1);
+    // SAFETY: not: the wrong shard's wheel, which the debug check catches before
+    // any access.
+    let _ = unsafe { entry.node(&wheel) };
 }
