@@ -299,16 +299,7 @@ impl Driver {
     /// Returns how many fired. One load per shard (and a clock read if any has a
     /// timer armed) when nothing is due.
     pub fn process(&self) -> usize {
-        if self.min_earliest() == u64::MAX {
-            return 0;
-        }
-        let now = self.inner.clock.now_tick();
-        let mut wake = |w: &mut WakeList| self.wake(w);
-        self.inner
-            .shards
-            .iter()
-            .map(|s| s.process(now, &mut wake))
-            .sum()
+        self.process_all(false)
     }
 
     /// As [`process`](Driver::process), but skips each shard that another thread is
@@ -319,6 +310,11 @@ impl Driver {
     /// next check: nothing is lost, but nothing is promised on return either (use
     /// `process` for that).
     pub fn try_process(&self) -> usize {
+        self.process_all(true)
+    }
+
+    /// `process` or, with `skip_busy`, `try_process`.
+    fn process_all(&self, skip_busy: bool) -> usize {
         if self.min_earliest() == u64::MAX {
             return 0;
         }
@@ -327,7 +323,13 @@ impl Driver {
         self.inner
             .shards
             .iter()
-            .map(|s| s.try_process(now, &mut wake))
+            .map(|s| {
+                if skip_busy {
+                    s.try_process(now, &mut wake)
+                } else {
+                    s.process(now, &mut wake)
+                }
+            })
             .sum()
     }
 
