@@ -7,14 +7,14 @@
 //! the poll is still running.
 //!
 //! # Protocol (a seqlock per worker)
-//! - Each worker owns one [`Watch`] (`task/poll_watch.rs`: the writer's side, which the
-//!   task cell calls, and the seqlock's rules). Around each task poll it bumps `gen`:
-//!   odd while a poll runs, even between polls. Before making `gen` odd it stores the task's spawn
-//!   `location` and whether the task was `already` reported. That is the whole
-//!   hot-path cost: four stores (relaxed or release: plain moves on x86) and two
-//!   loads, on a line only the worker writes, two thread-local accesses, and no clock
-//!   read. The worker keeps its generation count in a thread-local rather than
-//!   loading `gen` back (single writer).
+//! - Each worker owns one [`Watch`] (`task/poll_watch.rs`: the writer's side, which
+//!   the task cell calls, and the seqlock's rules). Around each task poll it bumps
+//!   `gen`: odd while a poll runs, even between polls. Before making `gen` odd it
+//!   stores the task's spawn `location` and whether the task was `already` reported.
+//!   That is the whole hot-path cost: four stores (relaxed or release: plain moves
+//!   on x86) and two loads, on a line only the worker writes, two thread-local
+//!   accesses, and no clock read. The worker keeps its generation count in a
+//!   thread-local rather than loading `gen` back (single writer).
 //! - The monitor thread samples every `gen` each `threshold / 4`. A worker whose odd
 //!   `gen` is unchanged since it was first seen has been in the same poll at least that
 //!   long. (On a machine with more runnable threads than cores the monitor's wake-ups
