@@ -114,3 +114,33 @@ async fn after_func_runs_as_a_task_and_can_be_stopped() {
     assert_eq!(ran.load(Ordering::SeqCst), 1);
     assert!(!f.stop(), "stop after it ran reports false");
 }
+
+/// A `block_on` whose future was woken during its last poll leaves the runtime
+/// idle: the next `block_on`'s hour-long sleep is skipped by auto-advance at once,
+/// on both runtime flavours.
+#[test]
+fn a_wake_in_a_finished_block_on_does_not_stop_auto_advance() {
+    for current_thread in [false, true] {
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = if current_thread {
+                gorun::Runtime::builder().current_thread()
+            } else {
+                gorun::Runtime::builder()
+            }
+            .start_paused(true)
+            .build()
+            .unwrap();
+            rt.block_on(std::future::poll_fn(|cx| {
+                cx.waker().wake_by_ref();
+                std::task::Poll::Ready(())
+            }));
+            rt.block_on(async { time::sleep(Duration::from_secs(3600)).await });
+            done_tx.send(()).unwrap();
+        });
+        assert!(
+            done_rx.recv_timeout(Duration::from_secs(20)).is_ok(),
+            "the paused clock did not advance (current_thread: {current_thread})"
+        );
+    }
+}

@@ -7,10 +7,11 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
+
+use crate::loom::thread::{self, Thread};
+use crate::loom::{AtomicBool, AtomicUsize, Ordering};
 
 struct ThreadWaker {
     thread: Thread,
@@ -52,6 +53,18 @@ pub(crate) fn run<F: Future>(fut: F, busy: &Arc<AtomicUsize>, on_idle: impl Fn()
             self.0.fetch_sub(1, Ordering::SeqCst);
         }
     }
+    /// On the way out (output or panic), leaves `notified` set for good, so later
+    /// wakes through a kept waker add nothing, and takes back the share of a wake
+    /// that arrived after the last poll began and was never consumed.
+    struct Settle<'a>(&'a ThreadWaker);
+    impl Drop for Settle<'_> {
+        fn drop(&mut self) {
+            if self.0.notified.swap(true, Ordering::AcqRel) {
+                self.0.busy.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+    let _settle = Settle(&tw);
     loop {
         let done = PollDone(busy);
         let res = gorun_coop::budget(|| fut.as_mut().poll(&mut cx));
@@ -66,5 +79,111 @@ pub(crate) fn run<F: Future>(fut: F, busy: &Arc<AtomicUsize>, on_idle: impl Fn()
         while !tw.notified.swap(false, Ordering::AcqRel) {
             thread::park();
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::future::poll_fn;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Poll;
+
+    /// A wake that lands during the last poll leaves nothing behind: `busy` is back
+    /// to zero when `run` returns, so the paused clock can advance again.
+    #[test]
+    fn a_wake_during_the_last_poll_leaves_busy_at_zero() {
+        let busy = Arc::new(AtomicUsize::new(0));
+        let mut polls = 0;
+        let out = super::run(
+            poll_fn(|cx| {
+                polls += 1;
+                cx.waker().wake_by_ref();
+                if polls == 2 {
+                    Poll::Ready(polls)
+                } else {
+                    Poll::Pending
+                }
+            }),
+            &busy,
+            || {},
+        );
+        assert_eq!(out, 2);
+        assert_eq!(busy.load(Ordering::SeqCst), 0);
+    }
+
+    /// A wake after `run` returned (a waker kept by someone else) adds nothing.
+    #[test]
+    fn a_wake_after_run_returned_adds_nothing() {
+        let busy = Arc::new(AtomicUsize::new(0));
+        let mut kept = None;
+        super::run(
+            poll_fn(|cx| {
+                kept = Some(cx.waker().clone());
+                Poll::Ready(())
+            }),
+            &busy,
+            || {},
+        );
+        kept.unwrap().wake();
+        assert_eq!(busy.load(Ordering::SeqCst), 0);
+    }
+}
+
+/// `RUSTFLAGS="--cfg loom" cargo test -p gorun-executor --release --lib loom`.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use std::future::poll_fn;
+    use std::task::{Poll, Waker};
+
+    use loom::sync::{Arc, Mutex};
+
+    use crate::loom::{AtomicBool, AtomicUsize, Ordering};
+
+    /// A future waiting for another thread's flag, woken through its stored waker:
+    /// `run` never sleeps through the wake, and `busy` ends at zero however the wake
+    /// and the polls interleave.
+    #[test]
+    fn loom_block_on_wake_from_another_thread() {
+        loom::model(|| {
+            // `run` takes std's `Arc` (its waker is a std `Wake`); the counter is loom's.
+            let busy = std::sync::Arc::new(AtomicUsize::new(0));
+            let flag = Arc::new(AtomicBool::new(false));
+            let waker: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
+            // The setter is waited for by parking, not `join`: loom's join does not
+            // tolerate the stray unpark a late wake may send to this thread.
+            let done = Arc::new(AtomicBool::new(false));
+            let main = loom::thread::current();
+            {
+                let (flag, waker, done) = (flag.clone(), waker.clone(), done.clone());
+                loom::thread::spawn(move || {
+                    flag.store(true, Ordering::SeqCst);
+                    if let Some(w) = waker.lock().unwrap().take() {
+                        w.wake();
+                    }
+                    done.store(true, Ordering::SeqCst);
+                    main.unpark();
+                });
+            }
+            super::run(
+                poll_fn(|cx| {
+                    if flag.load(Ordering::SeqCst) {
+                        return Poll::Ready(());
+                    }
+                    *waker.lock().unwrap() = Some(cx.waker().clone());
+                    if flag.load(Ordering::SeqCst) {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    }
+                }),
+                &busy,
+                || {},
+            );
+            while !done.load(Ordering::SeqCst) {
+                loom::thread::park();
+            }
+            assert_eq!(busy.load(Ordering::SeqCst), 0);
+        });
     }
 }

@@ -4,9 +4,9 @@
 //! `state` makes unpark-before-park work: an unpark that finds the worker not yet
 //! asleep leaves `NOTIFIED`, and the next park returns at once.
 
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::{Condvar, Mutex};
 use std::time::Duration;
+
+use crate::loom::{AtomicUsize, Condvar, Mutex, Ordering::SeqCst};
 
 const EMPTY: usize = 0;
 const PARKED: usize = 1;
@@ -89,5 +89,57 @@ impl Parker {
             }
             s => unreachable!("parker in state {s}"),
         }
+    }
+}
+
+/// `RUSTFLAGS="--cfg loom" cargo test -p gorun-executor --release --lib loom`.
+///
+/// loom's condvar never times out, so a timed park here returns only when unparked:
+/// the models check that no unpark is lost, whenever it comes.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use std::time::Duration;
+
+    use loom::sync::Arc;
+
+    use super::Parker;
+
+    /// An unpark racing a park wakes it: the model would deadlock on a lost wake,
+    /// and the one unpark is used up by the one park.
+    #[test]
+    fn loom_parker_unpark_wakes_park() {
+        for timeout in [None, Some(Duration::from_secs(1))] {
+            loom::model(move || {
+                let parker = Arc::new(Parker::new());
+                let unparker = {
+                    let parker = parker.clone();
+                    loom::thread::spawn(move || parker.unpark())
+                };
+                parker.park(timeout);
+                unparker.join().unwrap();
+                assert!(!parker.take_notified(), "the unpark was used twice");
+            });
+        }
+    }
+
+    /// Two unparks racing one park: the park returns and at most one unpark is left
+    /// for the next park (a second unpark before the first is taken adds nothing).
+    #[test]
+    fn loom_parker_two_unparks() {
+        loom::model(|| {
+            let parker = Arc::new(Parker::new());
+            let unparkers: Vec<_> = (0..2)
+                .map(|_| {
+                    let parker = parker.clone();
+                    loom::thread::spawn(move || parker.unpark())
+                })
+                .collect();
+            parker.park(None);
+            for u in unparkers {
+                u.join().unwrap();
+            }
+            parker.take_notified();
+            assert!(!parker.take_notified());
+        });
     }
 }

@@ -71,7 +71,7 @@ pub(crate) struct Shared {
     metrics: Metrics,
     watchdog: watchdog::Watchdog,
     /// `block_on` futures running or woken (see `block_on.rs`).
-    block_on_busy: Arc<AtomicUsize>,
+    block_on_busy: Arc<crate::loom::AtomicUsize>,
     /// A current-thread runtime's one local queue while no `block_on` drives it
     /// (`current.rs`, invariant 1); `None` on a multi-thread runtime.
     core: Mutex<Option<crossbeam_deque::Worker<Notified>>>,
@@ -127,7 +127,7 @@ impl Shared {
                 config.watchdog,
                 config.on_blocking_poll.clone(),
             ),
-            block_on_busy: Arc::new(AtomicUsize::new(0)),
+            block_on_busy: Arc::new(crate::loom::AtomicUsize::new(0)),
             core: Mutex::new(None),
             config,
         });
@@ -324,7 +324,7 @@ impl Shared {
     }
 
     /// The count of `block_on` futures running or woken (`block_on.rs`).
-    pub(crate) fn block_on_busy(&self) -> &Arc<AtomicUsize> {
+    pub(crate) fn block_on_busy(&self) -> &Arc<crate::loom::AtomicUsize> {
         &self.block_on_busy
     }
 }

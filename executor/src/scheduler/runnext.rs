@@ -126,7 +126,7 @@ mod loom_models {
         }
     }
 
-    fn run(item: Box<Item>) {
+    fn run(item: &Item) {
         item.0.fetch_add(1 << (8 * item.1), Ordering::Relaxed);
     }
 
@@ -143,16 +143,16 @@ mod loom_models {
                 let slot = slot.clone();
                 loom::thread::spawn(move || {
                     if let Some(t) = slot.take() {
-                        run(t);
+                        run(&t);
                     }
                 })
             };
             // Full unless the thief took the first: then the second goes in.
             if let Err(t) = slot.put(Box::new(Item(runs.clone(), 1))) {
-                run(t);
+                run(&t);
             }
             if let Some(t) = slot.take() {
-                run(t);
+                run(&t);
             }
             thief.join().unwrap();
             drop(slot);
