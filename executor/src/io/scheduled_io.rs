@@ -14,9 +14,9 @@
 
 use std::any::Any;
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering::*};
-use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
+
+use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering::*};
 
 /// The socket can be read (or accepted from) without blocking.
 pub(crate) const READABLE: usize = 1;
@@ -130,7 +130,7 @@ impl ScheduledIo {
         }
     }
 
-    fn waiters(&self) -> std::sync::MutexGuard<'_, [Waiters; 2]> {
+    fn waiters(&self) -> MutexGuard<'_, [Waiters; 2]> {
         self.waiters.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -239,7 +239,6 @@ pub(crate) fn gone() -> io::Error {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
     use std::task::Wake;
 
@@ -311,5 +310,80 @@ mod tests {
         let woken: Vec<_> = counts.iter().map(|c| c.0.load(SeqCst)).collect();
         assert_eq!(woken, [1, 1, 1]);
         assert_eq!(writer.0.load(SeqCst), 1);
+    }
+}
+
+/// `RUSTFLAGS="--cfg loom" cargo test -p gorun-executor --release --lib loom`.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use loom::sync::Arc;
+
+    use super::{Direction, ScheduledIo, READABLE};
+    use crate::loom::{AtomicUsize, Ordering::SeqCst};
+
+    /// Counts its wakes.
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    /// The task's view after the reactor is done: it saw the event, or it was woken.
+    fn saw_or_woken(io: &ScheduledIo, polled: Poll<()>, wakes: &Count) -> bool {
+        let cx_waker = Waker::noop();
+        let now = io.poll_ready(&mut Context::from_waker(cx_waker), Direction::Read);
+        polled.is_ready() || wakes.0.load(SeqCst) > 0 && now.is_ready()
+    }
+
+    /// An event racing a task's poll is never lost: the poll sees it, or the reactor
+    /// finds the stored waker (the publish-then-lock / store-then-recheck order).
+    #[test]
+    fn loom_event_racing_a_poll_is_seen_or_wakes() {
+        loom::model(|| {
+            let io = Arc::new(ScheduledIo::new());
+            let reactor = {
+                let io = io.clone();
+                loom::thread::spawn(move || io.set_readiness(READABLE, &drop))
+            };
+            let wakes = std::sync::Arc::new(Count(AtomicUsize::new(0)));
+            let waker = Waker::from(wakes.clone());
+            let polled = io
+                .poll_ready(&mut Context::from_waker(&waker), Direction::Read)
+                .map(|r| {
+                    r.unwrap();
+                });
+            reactor.join().unwrap();
+            assert!(saw_or_woken(&io, polled, &wakes));
+        });
+    }
+
+    /// A task that read until `WouldBlock` clears the readiness it observed while a
+    /// new edge arrives: the clear never swallows the new edge (the tick moved), so
+    /// the task's next poll sees it or its waker is woken.
+    #[test]
+    fn loom_clear_never_swallows_a_new_edge() {
+        loom::model(|| {
+            let io = Arc::new(ScheduledIo::new());
+            io.set_readiness(READABLE, &drop);
+            let observed = io.ready_now(Direction::Read).unwrap().unwrap();
+            let reactor = {
+                let io = io.clone();
+                loom::thread::spawn(move || io.set_readiness(READABLE, &drop))
+            };
+            // The socket said WouldBlock for what `observed` announced.
+            io.clear_readiness(observed);
+            let wakes = std::sync::Arc::new(Count(AtomicUsize::new(0)));
+            let waker = Waker::from(wakes.clone());
+            let polled = io
+                .poll_ready(&mut Context::from_waker(&waker), Direction::Read)
+                .map(|r| {
+                    r.unwrap();
+                });
+            reactor.join().unwrap();
+            assert!(saw_or_woken(&io, polled, &wakes));
+        });
     }
 }
