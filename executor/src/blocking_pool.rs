@@ -203,10 +203,7 @@ impl BlockingPool {
                 task.run();
                 self.running.fetch_sub(1, Ordering::SeqCst);
                 self.in_flight.fetch_sub(1, Ordering::Relaxed);
-                if shared.driver.timer.is_paused() {
-                    // The paused clock may now auto-advance.
-                    shared.driver.unpark();
-                }
+                shared.may_be_idle();
                 st = self.lock();
                 continue;
             }

@@ -104,12 +104,8 @@ impl Handle {
         } else {
             fut
         };
-        crate::block_on::run(fut, shared.block_on_busy(), || {
-            if shared.driver.timer.is_paused() {
-                // This future now waits: the paused clock may auto-advance.
-                shared.driver.unpark();
-            }
-        })
+        // Each time the future waits, the paused clock may auto-advance.
+        crate::block_on::run(fut, shared.block_on_busy(), || shared.may_be_idle())
     }
 
     /// Runs a blocking closure on this runtime's blocking pool.

@@ -301,6 +301,18 @@ impl Shared {
         }
     }
 
+    /// Something of this runtime just stopped running (a worker about to sleep, a
+    /// blocking closure that ended, a `block_on` future that now waits): with a
+    /// paused clock and every worker asleep, the worker in the driver re-checks
+    /// [`is_idle`](Shared::is_idle), so it can jump the clock to the next timer. The
+    /// one place of the auto-advance rule's trigger; whoever stops last sees every
+    /// worker parked (the idle state and the counters are `SeqCst`).
+    pub(crate) fn may_be_idle(&self) {
+        if self.driver.timer.is_paused() && self.idle.all_parked() {
+            self.driver.unpark();
+        }
+    }
+
     /// Nothing runs: every worker sleeps, no blocking closure runs, and no `block_on`
     /// future is being polled or has a wake pending (the paused clock's auto-advance
     /// condition).

@@ -646,11 +646,7 @@ impl WorkerCtx {
         {
             shared.notify_if_work_pending();
         }
-        if shared.idle.all_parked() && shared.driver.timer.is_paused() {
-            // The last worker to sleep with a paused clock: let the worker in the
-            // driver re-check, so it can jump the clock to the next timer.
-            shared.driver.unpark();
-        }
+        shared.may_be_idle();
         self.parked.set(true);
         loop {
             if shared.is_shutdown() {
