@@ -58,12 +58,12 @@ struct BlockingSchedule(Arc<Shared>);
 impl Schedule for BlockingSchedule {
     fn schedule(&self, task: Notified) {
         // Only an abort re-schedules a blocking task; run it so it is cancelled.
-        self.0.blocking.push(&self.0, task);
+        self.0.blocking().push(&self.0, task);
     }
 
     unsafe fn release(&self, ptr: NonNull<Header>) -> bool {
         // SAFETY: `ptr` is a live task of this runtime (caller's contract).
-        unsafe { self.0.owned.remove(ptr) }
+        unsafe { self.0.owned().remove(ptr) }
     }
 }
 
@@ -145,7 +145,7 @@ impl BlockingPool {
             BlockingSchedule(shared.clone()),
             location,
         );
-        match shared.owned.bind(task) {
+        match shared.owned().bind(task) {
             Ok(()) => self.push(shared, notified),
             Err(task) => {
                 drop(notified);
@@ -177,11 +177,11 @@ impl BlockingPool {
             st.next_id += 1;
             let s = shared.clone();
             let spawned = thread::Builder::new()
-                .name(format!("{}-blocking-{id}", shared.config.thread_name))
+                .name(format!("{}-blocking-{id}", shared.config().thread_name))
                 .spawn(move || {
-                    s.config.thread_started();
-                    s.blocking.run_thread(&s);
-                    s.config.thread_stopped();
+                    s.config().thread_started();
+                    s.blocking().run_thread(&s);
+                    s.config().thread_stopped();
                 });
             match spawned {
                 Ok(h) => st.handles.push(h),

@@ -55,7 +55,7 @@ impl Drop for SetCurrentGuard {
 }
 
 pub(crate) fn set_current(handle: &Arc<Shared>) -> SetCurrentGuard {
-    set_current_with(handle, handle.driver.timer.enter())
+    set_current_with(handle, handle.driver().timer.enter())
 }
 
 fn set_current_with(handle: &Arc<Shared>, timer: gorun_timer::EnterGuard) -> SetCurrentGuard {
@@ -105,7 +105,7 @@ pub(crate) fn enter_worker(handle: &Arc<Shared>, index: usize) -> RuntimeGuard {
         unreachable!("a worker thread starts outside any runtime");
     }
     RuntimeGuard {
-        _current: set_current_with(handle, handle.driver.timer.enter_shard(index)),
+        _current: set_current_with(handle, handle.driver().timer.enter_shard(index)),
     }
 }
 

@@ -58,7 +58,7 @@ pub struct TaskDump {
 
 pub(crate) fn collect(shared: &Shared) -> TaskDump {
     let mut tasks = Vec::new();
-    shared.owned.for_each(|h, age| {
+    shared.owned().for_each(|h, age| {
         let s = h.state.load();
         let (state, wait) = if s.is_running() {
             (TaskState::Running, None)

@@ -22,7 +22,10 @@
 //! Each file opens with what it is for and, where threads meet, the invariants it
 //! keeps. Dependencies point down this list: the runtime builds the scheduler, the
 //! scheduler runs tasks and parks in the driver, and tasks know only the `Schedule`
-//! trait (`task/mod.rs`) that the scheduler implements. Two still point up: a
+//! trait (`task/mod.rs`) that the scheduler implements. The scheduler's state
+//! (`Shared`) keeps its fields private; other modules reach the driver, the
+//! blocking pool, the config and the task list through its methods. Two
+//! dependencies still point up: a
 //! socket's registration asks the scheduler which worker it runs on
 //! (`io/registration.rs`), and the blocking pool holds the scheduler's state to
 //! start its threads.
@@ -33,12 +36,12 @@
 //! | the scheduler's shared state, spawning, the global queue | `scheduler/mod.rs`, `scheduler/config.rs` |
 //! | `RuntimeMetrics` and the counters behind it | `scheduler/metrics.rs` |
 //! | a worker's loop (Go's `schedule`/`findrunnable`), `runnext` | `scheduler/worker.rs`, `scheduler/runnext.rs` |
-//! | parking and waking workers (spinning rule) | `scheduler/idle.rs`, `park.rs` |
+//! | parking and waking workers (spinning rule); the loom shim | `scheduler/idle.rs`, `park.rs`, `loom.rs` |
 //! | the long-poll watchdog (Go's sysmon) | `scheduler/watchdog.rs`, `task/poll_watch.rs` |
 //! | `block_in_place`, the blocking pool | `scheduler/block_in_place.rs`, `blocking_pool.rs` |
 //! | the one-thread scheduler | `scheduler/current.rs` |
 //! | a task: its cell, state word, wakers, `JoinHandle`, the owned-task list | `task/raw.rs`, `task/state.rs`, `task/waker.rs`, `task/join.rs`, `task/list.rs` |
-//! | the driver a parked worker sleeps in: timers and I/O | `driver.rs` |
+//! | the driver a parked worker sleeps in: timers and I/O; its seat (who holds it, who sleeps in it) | `driver/mod.rs`, `driver/seat.rs` |
 //! | reactors (one per worker), readiness, `AsyncFd` | `io/` (`reactor.rs`, `root.rs`, `handoff.rs`, `scheduled_io.rs`) |
 //! | sockets, processes, signals | `net/`, `process/`, `signal/` |
 //! | `Runtime::block_on` on the calling thread | `block_on.rs` |
@@ -133,7 +136,7 @@ where
     R: Send + 'static,
 {
     let location = std::panic::Location::caller();
-    runtime::with_current_or_global(|shared| shared.blocking.spawn(shared, f, location))
+    runtime::with_current_or_global(|shared| shared.blocking().spawn(shared, f, location))
 }
 
 /// The number of live tasks on the current runtime (Go's `runtime.NumGoroutine`);

@@ -58,7 +58,7 @@ impl Registration {
         interest: Interest,
     ) -> io::Result<Registration> {
         let reactor = crate::runtime::with_current_or_global(|s| {
-            s.driver
+            s.driver()
                 .reactor_for(crate::scheduler::current_worker(s))
                 .clone()
         });

@@ -333,7 +333,7 @@ impl Builder {
         // `after_func` runs its function as a task of this runtime. A weak reference:
         // the driver lives inside the runtime it would otherwise keep alive.
         let weak = Arc::downgrade(&shared);
-        shared.driver.timer.set_spawner(Arc::new(move |fut| {
+        shared.driver().timer.set_spawner(Arc::new(move |fut| {
             if let Some(shared) = weak.upgrade() {
                 drop(shared.spawn(fut, std::panic::Location::caller()));
             }
@@ -346,8 +346,8 @@ impl Builder {
                 shared.report_waker_panic(payload);
             }
         });
-        shared.driver.timer.set_panic_handler(report.clone());
-        for r in shared.driver.reactors() {
+        shared.driver().timer.set_panic_handler(report.clone());
+        for r in shared.driver().reactors() {
             r.set_panic_handler(report.clone());
         }
         if self.current_thread {

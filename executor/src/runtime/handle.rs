@@ -96,7 +96,7 @@ impl Handle {
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
         let shared = &self.shared;
         let _enter = current_runtime::enter_runtime(shared);
-        let fut = if shared.config.current_thread {
+        let fut = if shared.config().current_thread {
             match crate::scheduler::drive(shared, fut) {
                 Ok(v) => return v,
                 Err(fut) => fut,
@@ -116,7 +116,7 @@ impl Handle {
         R: Send + 'static,
     {
         self.shared
-            .blocking
+            .blocking()
             .spawn(&self.shared, f, std::panic::Location::caller())
     }
 

@@ -157,9 +157,9 @@ impl Runtime {
     fn shutdown_until(&self, deadline: Option<Instant>) {
         let shared = &self.handle.shared;
         if deadline.is_some() {
-            shared.blocking.set_shutdown_deadline(deadline);
+            shared.blocking().set_shutdown_deadline(deadline);
         }
-        if shared.config.current_thread {
+        if shared.config().current_thread {
             shared.shutdown_current_thread();
             return;
         }

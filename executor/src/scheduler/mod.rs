@@ -56,14 +56,14 @@ pub(crate) struct Shared {
     stealers: Box<[Stealer<Notified>]>,
     /// Each worker's `runnext` slot (`runnext.rs`).
     runnext: Box<[runnext::RunNext]>,
-    pub(crate) parkers: Arc<[Parker]>,
+    parkers: Arc<[Parker]>,
     /// On lines of its own: every push reads its state after a fence, and searchers
     /// change it; a hot field beside it on one line slows every push.
     idle: CachePadded<Idle>,
-    pub(crate) owned: OwnedTasks,
-    pub(crate) driver: Driver,
-    pub(crate) blocking: BlockingPool,
-    pub(crate) config: Config,
+    owned: OwnedTasks,
+    driver: Driver,
+    blocking: BlockingPool,
+    config: Config,
     shutdown: AtomicBool,
     /// Worker threads not yet exited; the last one out finishes the shutdown.
     workers_alive: AtomicUsize,
@@ -299,6 +299,26 @@ impl Shared {
                 }
             }
         }
+    }
+
+    /// The I/O and timer driver.
+    pub(crate) fn driver(&self) -> &Driver {
+        &self.driver
+    }
+
+    /// The blocking pool.
+    pub(crate) fn blocking(&self) -> &BlockingPool {
+        &self.blocking
+    }
+
+    /// How the runtime was built.
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Every live task of this runtime.
+    pub(crate) fn owned(&self) -> &OwnedTasks {
+        &self.owned
     }
 
     /// Something of this runtime just stopped running (a worker about to sleep, a

@@ -169,7 +169,7 @@ pub(crate) fn next_id() -> u64 {
 pub(crate) fn ensure_driver() -> io::Result<()> {
     let g = globals()?;
     // Worker 0's reactor: any one serves, the root watches them all.
-    let reactor = crate::runtime::with_current_or_global(|s| s.driver.reactors()[0].clone());
+    let reactor = crate::runtime::with_current_or_global(|s| s.driver().reactors()[0].clone());
     reactor.register_signal_pipe(|| Ok(mio::net::UnixStream::from_std(g.receiver.try_clone()?)))
 }
 
