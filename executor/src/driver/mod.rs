@@ -9,7 +9,7 @@
 //!
 //! Work stealing stays, and so must readiness that its owner does not collect (it
 //! runs a long task, or sleeps). At most one worker at a time holds the driver
-//! (`try_lock`); a parking worker that gets it sleeps in the root poll
+//! (`Seat::try_take`); a parking worker that gets it sleeps in the root poll
 //! (`io/root.rs`), which watches every reactor, until a report, a wake, or the next
 //! timer deadline, then fires due timers (Go's `findrunnable`: one M blocks in
 //! netpoll with the timer's timeout); the other parked workers sleep on their
@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 
 use crate::io::{Deferred, Reactor, Root};
 use crate::park::Parker;
-use seat::{Held, Seat};
+use seat::Seat;
 
 /// What only the driver holder touches.
 #[derive(Default)]
@@ -112,11 +112,6 @@ impl Driver {
     /// Every reactor (for the signal pipe, panic reports and shutdown).
     pub(crate) fn reactors(&self) -> &[Arc<Reactor>] {
         &self.reactors
-    }
-
-    /// Takes the driver if it is free; the guard gives it back.
-    fn try_lock(&self) -> Option<Held<'_>> {
-        self.seat.try_take()
     }
 
     fn holder_state(&self) -> std::sync::MutexGuard<'_, HolderState> {
@@ -186,7 +181,7 @@ impl Driver {
     /// readiness.
     pub(crate) fn poll_nonblocking(&self, index: usize) -> usize {
         let mut n = self.turn_own(index);
-        match self.try_lock() {
+        match self.seat.try_take() {
             Some(_held) => {
                 let mut st = self.holder_state();
                 let now = self.now_ns();
@@ -220,7 +215,7 @@ impl Driver {
         idle: impl Fn() -> bool,
         is_parked: &dyn Fn(usize) -> bool,
     ) -> bool {
-        let Some(held) = self.try_lock() else {
+        let Some(held) = self.seat.try_take() else {
             return false;
         };
         let notified = self.seat.sit(&held, index, &self.parkers[index]);
