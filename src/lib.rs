@@ -132,6 +132,10 @@ pub mod fs;
 
 pub mod signal;
 
+/// An execution trace (Go's `runtime/trace`): task polls, parks, steals, timer and
+/// I/O wake-ups per thread, as Chrome trace-event JSON for Perfetto.
+pub use gorun_executor::trace;
+
 /// Child processes: tokio's `tokio::process` (`Command`, `Child`, piped streams) on gorun.
 pub use gorun_executor::process;
 

@@ -140,6 +140,9 @@ impl BlockingPool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
+        if crate::trace::on() {
+            crate::trace::instant(crate::trace::What::SpawnBlocking);
+        }
         let (task, notified, raw) = new_task(
             BlockingTask(Some(f)),
             BlockingSchedule(shared.clone()),

@@ -66,6 +66,7 @@ mod runtime;
 mod scheduler;
 pub mod signal;
 pub mod task;
+pub mod trace;
 /// Any file descriptor on the reactor: [`unix::AsyncFd`] (tokio's `io::unix`).
 pub mod unix {
     pub use crate::io::{AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, Interest, TryIoError};

@@ -127,7 +127,7 @@ impl Driver {
     pub(crate) fn turn_own(&self, index: usize) -> usize {
         let r = &self.reactors[index];
         if r.has_registrations() {
-            r.try_turn_now().unwrap_or(0)
+            traced_io(r.try_turn_now().unwrap_or(0))
         } else {
             0
         }
@@ -190,9 +190,9 @@ impl Driver {
                         st.deferred.defer(x, r.turns(), now);
                     }
                 }
-                n += self.settle(&mut st.deferred, now);
+                n += traced_io(self.settle(&mut st.deferred, now));
                 drop(st);
-                n += self.timer.try_process();
+                n += traced_timers(self.timer.try_process());
             }
             None => n += self.process_own(index),
         }
@@ -201,7 +201,7 @@ impl Driver {
 
     /// Fires the due timers of worker `index`'s own shard (cheap when none is).
     pub(crate) fn process_own(&self, index: usize) -> usize {
-        self.timer.process_shard(index)
+        traced_timers(self.timer.process_shard(index))
     }
 
     /// Parks worker `index` in the driver if it is free: waits in the root poll until
@@ -239,9 +239,9 @@ impl Driver {
         // A notify that also woke the root left its token: drop it, the caller
         // re-checks the sleepers list, which is the source of truth.
         self.parkers[index].take_notified();
-        self.serve_reports(index, &mut st, is_parked);
+        traced_io(self.serve_reports(index, &mut st, is_parked));
         drop(st);
-        self.timer.try_process();
+        traced_timers(self.timer.try_process());
         true
     }
 
@@ -254,6 +254,11 @@ impl Driver {
             ready += r.try_turn_now().unwrap_or(0);
         }
         ready > 0 || self.timer.advance_to_next()
+    }
+
+    /// Timers armed now, in every shard.
+    pub(crate) fn timers_armed(&self) -> usize {
+        self.timer.armed()
     }
 
     /// Interrupts the worker sleeping in the driver, if any.
@@ -273,4 +278,16 @@ impl Driver {
             r.shutdown();
         }
     }
+}
+
+/// `n` sockets got readiness: traced as an `io` instant.
+#[inline]
+fn traced_io(n: usize) -> usize {
+    crate::trace::count(n, |n| crate::trace::What::Io { n })
+}
+
+/// `n` timers fired: traced as a `timers` instant.
+#[inline]
+fn traced_timers(n: usize) -> usize {
+    crate::trace::count(n, |n| crate::trace::What::Timers { n })
 }

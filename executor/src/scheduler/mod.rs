@@ -121,7 +121,7 @@ impl Shared {
             shutdown: AtomicBool::new(false),
             workers_alive: AtomicUsize::new(if config.current_thread { 0 } else { procs }),
             threads: Mutex::new(Vec::with_capacity(procs)),
-            metrics: Metrics::default(),
+            metrics: Metrics::new(procs),
             watchdog: watchdog::Watchdog::new(
                 procs,
                 config.watchdog,
@@ -187,6 +187,11 @@ impl Shared {
     /// Wakes a sleeping worker if nobody is searching.
     pub(crate) fn notify_parked(&self) {
         if let Some(worker) = self.idle.worker_to_notify() {
+            if crate::trace::on() {
+                crate::trace::instant(crate::trace::What::Unpark {
+                    worker: worker as u32,
+                });
+            }
             self.parkers[worker].unpark();
             // It may sleep in the reactor rather than on its condvar.
             self.driver.unpark_worker(worker);

@@ -501,10 +501,7 @@ impl WorkerCtx {
             loop {
                 match shared.stealers[victim].steal_batch_and_pop(&self.local) {
                     Steal::Success(t) => {
-                        shared
-                            .metrics
-                            .steals
-                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        shared.stolen_from(victim);
                         return Some(t);
                     }
                     Steal::Retry => continue,
@@ -545,10 +542,7 @@ impl WorkerCtx {
                 (g, since) if g == gen => {
                     if now.duration_since(since) >= RUNNEXT_STEAL_AFTER {
                         if let Some(t) = shared.runnext[v].take() {
-                            shared
-                                .metrics
-                                .steals
-                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            shared.stolen_from(v);
                             return Some(t);
                         }
                     }
@@ -633,11 +627,13 @@ impl WorkerCtx {
             self.shared.notify_parked();
         }
         self.spun.set(false);
+        self.shared.metrics.count_poll(self.index);
         task.run();
     }
 
     fn park(&self) {
         let shared = &*self.shared;
+        let traced = crate::trace::on().then(crate::trace::now);
         self.naps.set(0);
         let was_searching = self.is_searching.replace(false);
         if shared
@@ -674,6 +670,9 @@ impl WorkerCtx {
             }
         }
         self.parked.set(false);
+        if let Some(start) = traced {
+            crate::trace::span(start, crate::trace::What::Park);
+        }
         // The watchdog's monitor sleeps while every worker does.
         shared.watchdog.kick();
         // What the driver turn woke is in our queue: we run one now, and another

@@ -211,6 +211,7 @@ where
     let waker = unsafe { waker_ref(ptr) };
     let mut cx = Context::from_waker(&waker);
     let watch = poll_watch::poll_started(&cell.header);
+    let traced = crate::trace::on().then(crate::trace::now);
     let _ = gorun_coop::take_wait_reason();
     let polling = super::id::enter(&cell.header);
     let res = catch_unwind(AssertUnwindSafe(|| {
@@ -220,6 +221,9 @@ where
         gorun_coop::budget(|| fut.poll(&mut cx))
     }));
     drop(polling);
+    if let Some(start) = traced {
+        crate::trace::span(start, crate::trace::What::Poll(cell.header.location));
+    }
     let reason = gorun_coop::take_wait_reason();
     poll_watch::poll_ended(watch, &cell.header);
     let output = match res {

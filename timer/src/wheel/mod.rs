@@ -213,6 +213,11 @@ impl Wheel {
         Some(self.nodes.free(i))
     }
 
+    /// Entries linked (armed, or due and not yet fired).
+    pub(crate) fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
     /// Nodes in use, for tests: one per linked entry.
     #[cfg(test)]
     pub(crate) fn live_nodes(&self) -> usize {

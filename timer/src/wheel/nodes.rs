@@ -37,6 +37,8 @@ struct Node {
 pub(crate) struct Nodes {
     nodes: Vec<Node>,
     free: Option<u32>,
+    /// Nodes allocated and not freed: entries linked (for the runtime's metrics).
+    len: usize,
 }
 
 // SAFETY: the entry pointers are only dereferenced by the wheel's users under the
@@ -60,6 +62,7 @@ impl Nodes {
             when,
             entry: Some(entry),
         };
+        self.len += 1;
         match self.free {
             Some(i) => {
                 let slot = &mut self.nodes[i as usize];
@@ -83,6 +86,7 @@ impl Nodes {
         let next_free = self.free.unwrap_or(NIL);
         let node = &mut self.nodes[i as usize];
         let entry = node.entry.take().expect("freeing a free node");
+        self.len -= 1;
         node.next = next_free;
         node.prev = NIL;
         self.free = Some(i);
@@ -99,10 +103,18 @@ impl Nodes {
         self.nodes[i as usize].when = when;
     }
 
-    /// Nodes in use (allocated and not freed), for tests.
+    /// Nodes in use (allocated and not freed).
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Nodes in use, counted by a walk over the slab (for tests: it checks `len`).
     #[cfg(test)]
     pub(crate) fn live(&self) -> usize {
-        self.nodes.iter().filter(|n| n.entry.is_some()).count()
+        let live = self.nodes.iter().filter(|n| n.entry.is_some()).count();
+        assert_eq!(live, self.len, "the live count drifted");
+        live
     }
 }
 

@@ -1,0 +1,248 @@
+//! An execution trace, Go's `runtime/trace` for gorun: what every thread of every
+//! gorun runtime in the process did over time, written in the Chrome trace-event
+//! JSON format that [Perfetto](https://ui.perfetto.dev) and `chrome://tracing`
+//! open (and `cargo run --example trace_view` draws as an SVG).
+//!
+//! ```
+//! use gorun_executor::{go, trace, Runtime};
+//!
+//! let path = std::env::temp_dir().join("gorun-trace-doc.json");
+//! let rt = Runtime::builder().procs(2).build().unwrap();
+//! trace::start(std::fs::File::create(&path).unwrap()).unwrap();
+//! rt.block_on(async {
+//!     let h = go(async { 6 * 7 });
+//!     assert_eq!(h.await.unwrap(), 42);
+//! });
+//! let summary = trace::stop().unwrap(); // writes the file
+//! assert!(summary.events > 0);
+//! // Open it in https://ui.perfetto.dev, or draw it:
+//! // cargo run --example trace_view -- /tmp/gorun-trace-doc.json -o trace.svg
+//! # std::fs::remove_file(&path).unwrap();
+//! ```
+//!
+//! What is recorded, one lane per thread, named as the thread is
+//! (`gorun-worker-0`, `gorun-worker-blocking-3` with the default
+//! [`thread_name`](crate::Builder::thread_name)):
+//! - **task polls** as begin/end slices named by the task's spawn site
+//!   (`src/main.rs:12:5`, as in [`Handle::dump`](crate::Handle::dump), long-poll
+//!   reports and leak reports), category `poll`; blocking-pool closures are tasks
+//!   too, so they show on their pool thread's lane;
+//! - **parks** of a worker, as `park` slices (category `park`): the time it slept
+//!   or waited in the driver;
+//! - instants (category `sched`): `steal` (the victim worker in `args.from`),
+//!   `unpark` (the worker woken, `args.worker`), `spawn_blocking` (a closure handed
+//!   to the pool), `block_in_place` (a worker's queue handed to a stand-in);
+//! - instants for the driver: `timers` (category `timer`, how many fired in
+//!   `args.n`) and `io` (category `io`, how many sockets got readiness).
+//!
+//! While no trace runs, each of these sites costs one relaxed load. While one runs,
+//! events go to a buffer per thread (an uncontended lock per event; at most
+//! 4 Mi events a thread, later ones counted as dropped), and `stop` writes them all.
+//! Timestamps come from the CPU's time-stamp counter where the kernel keeps time
+//! with it.
+//!
+//! One trace runs at a time, process-wide.
+
+mod buffer;
+mod chrome;
+mod clock;
+
+use std::fmt;
+use std::io;
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Mutex;
+use std::time::Duration;
+
+pub(crate) use clock::now;
+
+/// Set while a trace runs: the one load each event site pays when it does not.
+static ON: AtomicBool = AtomicBool::new(false);
+
+/// The running trace's writer and clock reading.
+struct Session {
+    out: Box<dyn io::Write + Send>,
+    begin: clock::Calibration,
+}
+
+static SESSION: Mutex<Option<Session>> = Mutex::new(None);
+
+/// Whether a trace is being recorded: the check in front of every event site.
+#[inline]
+pub(crate) fn on() -> bool {
+    ON.load(Relaxed)
+}
+
+/// One recorded event: a span from `start` to `end` (clock ticks), or an instant
+/// (`start == end`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Event {
+    start: u64,
+    end: u64,
+    what: What,
+}
+
+/// What an event was.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum What {
+    /// A task's poll; the task's spawn site.
+    Poll(&'static Location<'static>),
+    /// A worker parked.
+    Park,
+    /// A worker stole tasks from worker `from`.
+    Steal { from: u32 },
+    /// A worker was woken.
+    Unpark { worker: u32 },
+    /// A closure was handed to the blocking pool.
+    SpawnBlocking,
+    /// A worker handed its queue to a stand-in (`block_in_place`).
+    BlockInPlace,
+    /// Timers fired.
+    Timers { n: u32 },
+    /// Sockets got readiness.
+    Io { n: u32 },
+}
+
+/// Records a span that began at `start` (a [`now`] reading) and ends now.
+#[inline(never)]
+pub(crate) fn span(start: u64, what: What) {
+    let end = now();
+    buffer::push(Event { start, end, what });
+}
+
+/// Records an instant event now.
+#[inline(never)]
+pub(crate) fn instant(what: What) {
+    let t = now();
+    buffer::push(Event {
+        start: t,
+        end: t,
+        what,
+    });
+}
+
+/// Records `n` things of `what(n)` now, if tracing and `n > 0`; returns `n`.
+#[inline]
+pub(crate) fn count(n: usize, what: impl FnOnce(u32) -> What) -> usize {
+    if n > 0 && on() {
+        instant(what(n.min(u32::MAX as usize) as u32));
+    }
+    n
+}
+
+/// Why [`start`] or [`stop`] failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TraceError {
+    /// [`start`] while a trace runs (one at a time, process-wide).
+    AlreadyRunning,
+    /// [`stop`] while no trace runs.
+    NotRunning,
+    /// Writing the trace failed; the events are lost.
+    Io(io::Error),
+}
+
+impl fmt::Display for TraceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TraceError::AlreadyRunning => f.write_str("a gorun trace is already running"),
+            TraceError::NotRunning => f.write_str("no gorun trace is running"),
+            TraceError::Io(e) => write!(f, "writing the gorun trace failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for TraceError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TraceError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// What a finished trace held, from [`stop`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct TraceSummary {
+    /// Events written (a poll or a park counts once, though written as a begin
+    /// and an end).
+    pub events: u64,
+    /// Events not kept because a thread's buffer was full.
+    pub dropped: u64,
+    /// Threads that recorded events (lanes in the trace).
+    pub threads: usize,
+    /// From [`start`] to [`stop`].
+    pub duration: Duration,
+}
+
+/// Starts recording a trace of every gorun runtime in the process; [`stop`]
+/// writes it to `out` as Chrome trace-event JSON. Fails if a trace runs already.
+pub fn start<W: io::Write + Send + 'static>(out: W) -> Result<(), TraceError> {
+    let mut session = SESSION.lock().unwrap_or_else(|e| e.into_inner());
+    if session.is_some() {
+        return Err(TraceError::AlreadyRunning);
+    }
+    let begin = clock::Calibration::begin();
+    {
+        let mut reg = buffer::registry();
+        reg.bufs.clear();
+        reg.running = true;
+        reg.next_gen();
+    }
+    *session = Some(Session {
+        out: Box::new(out),
+        begin,
+    });
+    ON.store(true, Relaxed);
+    Ok(())
+}
+
+/// Stops the trace and writes it (see the [module docs](self)) to the writer
+/// given to [`start`], then flushes that. This does the writing on the calling
+/// thread: from a task, with a slow writer, call it through
+/// [`spawn_blocking`](crate::spawn_blocking).
+pub fn stop() -> Result<TraceSummary, TraceError> {
+    let mut session = SESSION.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(Session { mut out, begin }) = session.take() else {
+        return Err(TraceError::NotRunning);
+    };
+    ON.store(false, Relaxed);
+    let end = clock::Calibration::read();
+    let bufs = {
+        let mut reg = buffer::registry();
+        reg.running = false;
+        reg.next_gen();
+        std::mem::take(&mut reg.bufs)
+    };
+    let scale = begin.scale_to(end);
+    let mut summary = TraceSummary {
+        events: 0,
+        dropped: 0,
+        threads: bufs.len(),
+        duration: end.elapsed_since(begin),
+    };
+    let lanes: Vec<chrome::Lane> = bufs
+        .iter()
+        .map(|b| {
+            let events = std::mem::take(&mut *b.events.lock());
+            summary.events += events.len() as u64;
+            summary.dropped += b.dropped.load(Relaxed);
+            chrome::Lane {
+                tid: b.tid,
+                name: b.name.clone(),
+                events,
+            }
+        })
+        .collect();
+    drop(session);
+    chrome::write(&mut out, lanes, scale, &summary)
+        .and_then(|()| out.flush())
+        .map_err(TraceError::Io)?;
+    Ok(summary)
+}
+
+/// Whether a trace is being recorded now.
+pub fn is_running() -> bool {
+    on()
+}
