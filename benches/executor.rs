@@ -387,6 +387,52 @@ fn joinset_100k(c: &mut Criterion) {
     g.finish();
 }
 
+/// What an execution trace costs while it records: `spawn_many_local` and
+/// `ping_pong` on gorun with no trace running (`off`) and with one recording
+/// (`on`; a trace is started before each iteration and stopped after it, into
+/// `io::sink()`, and only the workload is timed).
+fn trace_cost(c: &mut Criterion) {
+    use std::time::{Duration, Instant};
+    let mut g = c.benchmark_group("trace_cost");
+    let rt = gorun_rt();
+    for traced in [false, true] {
+        let timed = |iters: u64, body: &dyn Fn()| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                if traced {
+                    gorun::trace::start(std::io::sink()).expect("no other trace runs");
+                }
+                let t = Instant::now();
+                body();
+                total += t.elapsed();
+                if traced {
+                    gorun::trace::stop().expect("the trace started above");
+                }
+            }
+            total
+        };
+        let name = if traced { "on" } else { "off" };
+        g.bench_function(format!("spawn_many_local/{name}"), |b| {
+            b.iter_custom(|iters| {
+                timed(iters, &|| {
+                    rt.run(async {
+                        let hs: Vec<_> = (0..NUM_SPAWN)
+                            .map(|i| gorun::go(async move { black_box(i) }))
+                            .collect();
+                        for h in hs {
+                            h.await.unwrap();
+                        }
+                    })
+                })
+            })
+        });
+        g.bench_function(format!("ping_pong/{name}"), |b| {
+            b.iter_custom(|iters| timed(iters, &|| rt.run(ping_pong_body!(gorun::go))))
+        });
+    }
+    g.finish();
+}
+
 // `criterion_group!` would generate an undocumented `pub fn`; this is its expansion.
 fn main() {
     let mut c = Criterion::default().configure_from_args();
@@ -399,5 +445,6 @@ fn main() {
     watchdog_poll_cost(&mut c);
     current_thread_ping_pong(&mut c);
     joinset_100k(&mut c);
+    trace_cost(&mut c);
     c.final_summary();
 }

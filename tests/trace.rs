@@ -138,6 +138,9 @@ fn a_trace_is_chrome_json_with_nested_spans_on_every_lane() {
             }
             gorun::time::sleep(Duration::from_millis(5)).await;
             gorun::spawn_blocking(|| 7).await.unwrap();
+            gorun::go(async { gorun::task::block_in_place(|| 8) })
+                .await
+                .unwrap();
         })
     });
     let pairs = assert_balanced(&json);
@@ -175,6 +178,7 @@ fn a_trace_is_chrome_json_with_nested_spans_on_every_lane() {
         "the blocking closure ran on a pool thread's lane"
     );
     assert!(!named(&json, "spawn_blocking").is_empty());
+    assert_eq!(named(&json, "block_in_place").len(), 1);
     assert!(
         !named(&json, "timers").is_empty(),
         "the sleep's timer fired"
@@ -276,6 +280,24 @@ fn io_readiness_and_steals_are_instants_with_counts() {
     assert!(traced_steals
         .iter()
         .all(|e| e["cat"] == "sched" && e["args"]["from"].as_u64() < Some(2)));
+}
+
+#[test]
+fn waking_a_parked_worker_is_an_unpark() {
+    let _one = serial();
+    let rt = Runtime::builder().procs(2).build().unwrap();
+    let (json, _) = traced(|| {
+        // Both workers park (nothing to do), then a spawn from outside must wake
+        // one of them.
+        std::thread::sleep(Duration::from_millis(30));
+        rt.block_on(rt.spawn(async {})).unwrap();
+    });
+    assert_balanced(&json);
+    let unparks = named(&json, "unpark");
+    assert!(!unparks.is_empty());
+    assert!(unparks
+        .iter()
+        .all(|e| e["cat"] == "sched" && e["args"]["worker"].as_u64() < Some(2)));
 }
 
 #[test]
