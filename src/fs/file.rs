@@ -171,6 +171,7 @@ impl File {
     pub async fn set_len(&self, size: u64) -> io::Result<()> {
         let mut inner = self.settled().await;
         inner.next_read = 0;
+        inner.written = true;
         let back = inner.idle_buf().discard_read();
         let (std, path) = (self.std.clone(), self.path.clone());
         asyncify(move || {
@@ -223,12 +224,14 @@ impl File {
     /// The `std::fs::File`, once the queued writes are written, positioned where
     /// this `File`'s reads stand. A write error still queued is lost: call
     /// [`flush`](crate::io::AsyncWriteExt::flush) first to see it.
-    pub async fn into_std(self) -> StdFile {
+    pub async fn into_std(mut self) -> StdFile {
         let mut inner = self.settled().await;
         let back = inner.idle_buf().discard_read();
         drop(inner);
         let _ = seek_back(&self.std, back, None);
-        match Arc::try_unwrap(self.std) {
+        let std = self.disarm();
+        drop(self);
+        match Arc::try_unwrap(std) {
             Ok(std) => std,
             // A `metadata` (or like) future dropped mid-way still holds a clone.
             Err(shared) => shared
@@ -246,18 +249,28 @@ impl File {
         }
         let back = inner.idle_buf().discard_read();
         let _ = seek_back(&self.std, back, None);
-        let File {
-            std,
-            path,
-            inner,
-            max_buf_size,
-        } = self;
+        if Arc::strong_count(&self.std) > 1 {
+            // A `metadata` (or like) future dropped mid-way still holds a clone.
+            return Err(self);
+        }
+        let (path, max_buf_size) = (self.path.clone(), self.max_buf_size);
+        let std = self.disarm();
+        drop(self);
+        // Ours alone (no clone was left, and none can be made now): this unwraps.
         Arc::try_unwrap(std).map_err(|std| File {
             std,
             path,
-            inner,
+            inner: crate::sync::Mutex::new(Inner::new()),
             max_buf_size,
         })
+    }
+
+    /// Turns off the closing rule of [`Drop`](File#impl-Drop-for-File) and returns
+    /// a clone of the file: the caller, about to drop `self`, takes over the
+    /// descriptor.
+    fn disarm(&mut self) -> Arc<StdFile> {
+        self.inner.get_mut().written = false;
+        self.std.clone()
     }
 
     /// Sets the most bytes one blocking-pool trip reads, and the most bytes the
@@ -269,6 +282,25 @@ impl File {
     /// See [`set_max_buf_size`](File::set_max_buf_size).
     pub fn max_buf_size(&self) -> usize {
         self.max_buf_size
+    }
+}
+
+/// A file that was written closes on the blocking pool: `close(2)` can wait for
+/// the disk there (ext4 starts writing back a truncated and rewritten file when it
+/// is closed, NFS flushes on close), and it would stall the worker and every task
+/// queued behind it. Outside a runtime, or for a file only read, it closes here.
+impl Drop for File {
+    fn drop(&mut self) {
+        if !self.inner.get_mut().written {
+            return;
+        }
+        let Ok(handle) = crate::Handle::try_current() else {
+            return;
+        };
+        // This clone is the last one once `self` is gone (queued writes hold their
+        // own, and close the file when the last of them ends).
+        let std = self.std.clone();
+        drop(handle.spawn_blocking(move || drop(std)));
     }
 }
 

@@ -51,6 +51,8 @@ pub(super) struct Inner {
     pub(super) read_req: usize,
     /// The read-ahead size for the next read (see the invariants).
     pub(super) next_read: usize,
+    /// Written to (or truncated): the last close goes to the blocking pool.
+    pub(super) written: bool,
 }
 
 #[derive(Debug)]
@@ -75,6 +77,7 @@ impl Inner {
             regular: None,
             read_req: 0,
             next_read: 0,
+            written: false,
         }
     }
 
@@ -199,6 +202,7 @@ impl AsyncWrite for File {
             return Poll::Ready(Ok(0)); // before read-ahead is dropped: it stays valid
         }
         inner.next_read = 0;
+        inner.written = true;
         let buf = inner.idle_buf();
         let seek_first = (!buf.is_empty()).then(|| buf.discard_read());
         inner.writes.poll_write(
