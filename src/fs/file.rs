@@ -25,7 +25,9 @@ use super::{asyncify, OpenOptions};
 /// [`flush`](crate::io::AsyncWriteExt::flush) to wait until they are written (and to
 /// hear of a failed write), and [`sync_all`](File::sync_all) to have them on disk.
 /// A `File` dropped with writes queued still writes them (nobody hears of an error
-/// then), and its descriptor is closed when the last of them ends.
+/// then), and its descriptor is closed when the last of them ends. A file that
+/// was written is closed on the blocking pool too (`close` can wait for the
+/// disk); one only read closes where it is dropped.
 ///
 /// **Reads of a regular file read ahead** once they run sequentially, so a loop
 /// of small reads makes one blocking-pool trip per up to 2 MiB; positions stay

@@ -68,7 +68,9 @@
 //!   [`flush`](crate::io::AsyncWriteExt::flush) waits for the queue, and is where
 //!   (with the next write and [`File::sync_all`](crate::fs::File::sync_all)) the
 //!   error of a background write surfaces, naming the file. A dropped `File`
-//!   still writes what it accepted, then its descriptor closes.
+//!   still writes what it accepted, then its descriptor closes, on the pool
+//!   (tokio closes it on the worker, where a `close` that waits for writeback
+//!   stalls every task queued behind it).
 //! - **Reads, seeks and `metadata`** first wait for the queued writes, so they see
 //!   them.
 //!
