@@ -42,7 +42,7 @@
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe, Location};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 
@@ -144,26 +144,34 @@ impl<E: Send + 'static> Group<E> {
     /// Cancel-safe: if this future is dropped while waiting for a slot, `fut` is
     /// dropped unstarted and no slot is taken.
     ///
+    /// The member's spawn site (in task dumps, long-poll reports and traces) is
+    /// where `go` was called.
+    ///
     /// # Panics
     /// Outside a gorun runtime, like [`go`](crate::go).
-    pub async fn go<F>(&self, fut: F)
+    #[track_caller]
+    pub fn go<F>(&self, fut: F) -> impl Future<Output = ()> + Send + '_
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
     {
-        let limit = self.lock().limit.clone();
-        let permit = match limit {
-            Some(sem) => Some(
-                sem.acquire_owned()
-                    .await
-                    .expect("an errgroup never closes its limit semaphore"),
-            ),
-            None => None,
-        };
-        self.spawn(fut, permit, self.shared.wg.add(1));
+        let site = std::panic::Location::caller();
+        async move {
+            let limit = self.lock().limit.clone();
+            let permit = match limit {
+                Some(sem) => Some(
+                    sem.acquire_owned()
+                        .await
+                        .expect("an errgroup never closes its limit semaphore"),
+                ),
+                None => None,
+            };
+            self.spawn(fut, permit, self.shared.wg.add(1), site);
+        }
     }
 
     /// Spawns `fut` as a member only if a slot is free now (Go's `g.TryGo`);
     /// returns whether it did (without a limit, always).
+    #[track_caller]
     pub fn try_go<F>(&self, fut: F) -> bool
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
@@ -176,36 +184,44 @@ impl<E: Send + 'static> Group<E> {
             },
             None => None,
         };
-        self.spawn(fut, permit, self.shared.wg.add(1));
+        self.spawn(fut, permit, self.shared.wg.add(1), Location::caller());
         true
     }
 
-    fn spawn<F>(&self, fut: F, permit: Option<crate::sync::OwnedSemaphorePermit>, guard: WaitGuard)
-    where
+    fn spawn<F>(
+        &self,
+        fut: F,
+        permit: Option<crate::sync::OwnedSemaphorePermit>,
+        guard: WaitGuard,
+        site: &'static Location<'static>,
+    ) where
         F: Future<Output = Result<(), E>> + Send + 'static,
     {
         let shared = self.shared.clone();
-        crate::go(async move {
-            let (_permit, _guard) = (permit, guard);
-            let mut fut = std::pin::pin!(fut);
-            let out = std::future::poll_fn(|cx| {
-                match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-                    Ok(Poll::Pending) => Poll::Pending,
-                    Ok(Poll::Ready(r)) => Poll::Ready(Ok(r)),
-                    Err(panic) => Poll::Ready(Err(panic)),
+        gorun_executor::go_at(
+            async move {
+                let (_permit, _guard) = (permit, guard);
+                let mut fut = std::pin::pin!(fut);
+                let out = std::future::poll_fn(|cx| {
+                    match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+                        Ok(Poll::Pending) => Poll::Pending,
+                        Ok(Poll::Ready(r)) => Poll::Ready(Ok(r)),
+                        Err(panic) => Poll::Ready(Err(panic)),
+                    }
+                })
+                .await;
+                match out {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => shared.fail(|st| {
+                        st.err.get_or_insert(e);
+                    }),
+                    Err(p) => shared.fail(|st| {
+                        st.panic.get_or_insert(p);
+                    }),
                 }
-            })
-            .await;
-            match out {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => shared.fail(|st| {
-                    st.err.get_or_insert(e);
-                }),
-                Err(p) => shared.fail(|st| {
-                    st.panic.get_or_insert(p);
-                }),
-            }
-        });
+            },
+            site,
+        );
     }
 
     /// Waits for every member, then returns the first error (Go's `g.Wait()`),

@@ -42,6 +42,64 @@ fn go_records_the_caller_not_the_runtime() {
     h.abort();
 }
 
+/// Tasks spawned on the caller's behalf carry the caller's line as their spawn
+/// site (the name traces and long-poll reports give them too), not a line inside
+/// gorun.
+#[test]
+fn run_errgroup_and_after_func_name_their_callers() {
+    fn lines_here(dump: &gorun::TaskDump) -> Vec<u32> {
+        let mut v: Vec<u32> = dump
+            .tasks
+            .iter()
+            .filter(|t| t.location.file().ends_with("executor_dump.rs"))
+            .map(|t| t.location.line())
+            .collect();
+        v.sort_unstable();
+        v
+    }
+    let rt = Runtime::builder().procs(2).build().unwrap();
+    let run_line = line!() + 1;
+    let seen = rt.run(async { lines_here(&gorun::Handle::current().dump()) });
+    assert_eq!(seen, [run_line], "Runtime::run's task");
+
+    let (lines, go_line, try_go_line) = rt.run(async {
+        let g = gorun::errgroup::Group::<()>::new();
+        g.set_limit(4);
+        let (tx, rx) = gorun::chan::<()>(0);
+        let rx2 = rx.clone();
+        let go_line = line!() + 1;
+        g.go(async move { rx.recv().await.map_or(Ok(()), |_| Ok(())) })
+            .await;
+        let try_go_line = line!() + 1;
+        assert!(g.try_go(async move { rx2.recv().await.map_or(Ok(()), |_| Ok(())) }));
+        let lines = lines_here(&gorun::Handle::current().dump());
+        drop(tx);
+        g.wait().await.unwrap();
+        (lines, go_line, try_go_line)
+    });
+    assert!(
+        lines.contains(&go_line),
+        "{lines:?} lacks errgroup go at {go_line}"
+    );
+    assert!(
+        lines.contains(&try_go_line),
+        "{lines:?} lacks try_go at {try_go_line}"
+    );
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let after_line = line!() + 2;
+    let _t = rt.block_on(async move {
+        gorun::time::after_func(Duration::from_millis(1), move || {
+            let _ = tx.send(lines_here(&gorun::Handle::current().dump()));
+        })
+    });
+    let lines = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(
+        lines.contains(&after_line),
+        "{lines:?} lacks after_func at {after_line}"
+    );
+}
+
 #[test]
 fn test_harness_reports_leaked_tasks() {
     let opts = gorun::__private::Options::default();

@@ -107,6 +107,18 @@ where
     runtime::with_current_or_global(|shared| shared.spawn(fut, location))
 }
 
+/// [`go`], naming `location` as the task's spawn site (in dumps, long-poll reports
+/// and traces): for helpers that spawn on their caller's behalf after an `.await`,
+/// where `#[track_caller]` cannot reach (gorun's errgroup).
+#[doc(hidden)]
+pub fn go_at<F>(fut: F, location: &'static std::panic::Location<'static>) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    runtime::with_current_or_global(|shared| shared.spawn(fut, location))
+}
+
 /// The tokio-style name of [`go`].
 #[track_caller]
 pub fn spawn<F>(fut: F) -> JoinHandle<F::Output>

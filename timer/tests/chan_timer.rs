@@ -197,7 +197,13 @@ fn after_func_uses_the_spawner() {
     driver.pause();
     let spawned = Arc::new(AtomicUsize::new(0));
     let s = spawned.clone();
-    driver.set_spawner(Arc::new(move |fut| {
+    let line = line!() + 9;
+    driver.set_spawner(Arc::new(move |fut, site| {
+        assert_eq!(
+            (site.file(), site.line()),
+            (file!(), line),
+            "after_func's caller"
+        );
         s.fetch_add(1, Ordering::SeqCst);
         futures::executor::block_on(fut);
     }));

@@ -333,11 +333,14 @@ impl Builder {
         // `after_func` runs its function as a task of this runtime. A weak reference:
         // the driver lives inside the runtime it would otherwise keep alive.
         let weak = Arc::downgrade(&shared);
-        shared.driver().timer.set_spawner(Arc::new(move |fut| {
-            if let Some(shared) = weak.upgrade() {
-                drop(shared.spawn(fut, std::panic::Location::caller()));
-            }
-        }));
+        shared
+            .driver()
+            .timer
+            .set_spawner(Arc::new(move |fut, site| {
+                if let Some(shared) = weak.upgrade() {
+                    drop(shared.spawn(fut, site));
+                }
+            }));
         // A waker that panics when a timer or a socket event wakes it is reported
         // like a task's panic; the driver goes on.
         let weak = Arc::downgrade(&shared);

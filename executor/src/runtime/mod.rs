@@ -82,6 +82,7 @@ impl Runtime {
     ///
     /// # Panics
     /// As [`block_on`](Runtime::block_on), and if the task panicked.
+    #[track_caller]
     pub fn run<F>(&self, fut: F) -> F::Output
     where
         F: Future + Send + 'static,

@@ -27,13 +27,14 @@ use crate::current_driver::with_current;
 /// });
 /// assert_eq!(rx.recv().unwrap(), "fired");
 /// ```
+#[track_caller]
 pub fn after_func<F>(duration: Duration, f: F) -> AfterFunc
 where
     F: FnMut() + Send + 'static,
 {
     let f: Arc<Mutex<dyn FnMut() + Send>> = Arc::new(Mutex::new(f));
-    let core =
-        with_current(|handle| Core::new(handle, Action::Func(f), duration, Duration::ZERO, false));
+    let action = Action::Func(f, std::panic::Location::caller());
+    let core = with_current(|handle| Core::new(handle, action, duration, Duration::ZERO, false));
     core.start();
     AfterFunc { core }
 }

@@ -84,8 +84,12 @@ enum Action {
         periodic: bool,
         close: bool,
     },
-    /// Run the function as a new task (`after_func`).
-    Func(Arc<Mutex<dyn FnMut() + Send>>),
+    /// Run the function as a new task (`after_func`), spawned as if at the
+    /// location given (where `after_func` was called).
+    Func(
+        Arc<Mutex<dyn FnMut() + Send>>,
+        &'static std::panic::Location<'static>,
+    ),
 }
 
 struct State {
@@ -236,7 +240,7 @@ impl Core {
         match &self.action {
             #[cfg(not(loom))]
             Action::Send { tx, .. } => tx.has_parked_receivers(),
-            Action::Func(_) => true,
+            Action::Func(..) => true,
         }
     }
 
@@ -280,10 +284,10 @@ impl Core {
                 let next = next.max(now.saturating_add(NANOS_PER_TICK));
                 self.activate(st, next);
             }
-            Action::Func(f) => {
+            Action::Func(f, site) => {
                 self.deactivate(st);
                 // Run once `st` is dropped: `f` may stop or reset its own timer.
-                woken.run = Some(f.clone());
+                woken.run = Some((f.clone(), *site));
             }
         }
     }
@@ -298,7 +302,7 @@ impl Core {
         let drained = match &self.action {
             #[cfg(not(loom))]
             Action::Send { tx, .. } => tx.drain(),
-            Action::Func(_) => false,
+            Action::Func(..) => false,
         };
         was_active || drained
     }
@@ -359,10 +363,14 @@ impl Core {
         woken.finish(self);
     }
 
-    fn run_func(&self, f: Arc<Mutex<dyn FnMut() + Send>>) {
+    fn run_func(
+        &self,
+        f: Arc<Mutex<dyn FnMut() + Send>>,
+        site: &'static std::panic::Location<'static>,
+    ) {
         let call = move || (f.lock().unwrap_or_else(|e| e.into_inner()))();
         match self.handle.driver().spawner() {
-            Some(spawn) => spawn(Box::pin(async move { call() })),
+            Some(spawn) => spawn(Box::pin(async move { call() }), site),
             None => call(),
         }
     }
@@ -380,7 +388,11 @@ impl Core {
 struct Woken {
     first: Option<Waker>,
     rest: Vec<Waker>,
-    run: Option<Arc<Mutex<dyn FnMut() + Send>>>,
+    #[allow(clippy::type_complexity)] // the action's own fields
+    run: Option<(
+        Arc<Mutex<dyn FnMut() + Send>>,
+        &'static std::panic::Location<'static>,
+    )>,
 }
 
 impl Woken {
@@ -398,8 +410,8 @@ impl Woken {
             .into_iter()
             .chain(self.rest)
             .for_each(Waker::wake);
-        if let Some(f) = self.run {
-            core.run_func(f);
+        if let Some((f, site)) = self.run {
+            core.run_func(f, site);
         }
     }
 }

@@ -62,8 +62,13 @@ use wake::WakeList;
 pub(crate) use wake::WAKE_BATCH;
 
 /// How a driver spawns the tasks of [`after_func`](crate::after_func): the executor
-/// installs one with [`Driver::set_spawner`].
-pub type Spawner = Arc<dyn Fn(Pin<Box<dyn Future<Output = ()> + Send>>) + Send + Sync>;
+/// installs one with [`Driver::set_spawner`]. It is given the task and where
+/// `after_func` was called (the task's spawn site in dumps and traces).
+pub type Spawner = Arc<
+    dyn Fn(Pin<Box<dyn Future<Output = ()> + Send>>, &'static std::panic::Location<'static>)
+        + Send
+        + Sync,
+>;
 
 /// The timer driver of one runtime: a hierarchical timing wheel per worker and a
 /// clock they share.
