@@ -103,6 +103,7 @@
 //! |---|---|
 //! | `tokio-io` | `tokio::io::AsyncRead`/`AsyncWrite` for gorun's streams (tokio-util codecs, tokio's `io-util`), no tokio runtime |
 //! | `hyper` | `gorun::hyper`: hyper 1.x servers and clients on gorun (`GoExecutor`, `GoTimer`, and hyper's I/O traits on gorun's streams) |
+//! | `debug-http` | `gorun::debug`: Go's `net/http/pprof`, the task dump, the runtime's counters (Prometheus text) and execution traces over HTTP, mounted in an axum `Router` or on a side port |
 #![warn(missing_docs)]
 
 pub use gorun_executor::{
@@ -150,6 +151,9 @@ pub mod hyper;
 /// Serving HTTP (feature `http`): an axum `Router`, or any tower service, on gorun.
 #[cfg(feature = "http")]
 pub mod http;
+
+#[cfg(feature = "debug-http")]
+pub mod debug;
 
 pub mod tokio_migration;
 
