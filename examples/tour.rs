@@ -3,7 +3,10 @@
 //! timers, `sync`, `context`, `errgroup`, sockets, signals, and seeing your goroutines.
 //! Every stop checks what it prints.
 //!
-//! Run it with `cargo run --release --example tour`.
+//! Run it with `cargo run --release --example tour`. With `GORUN_TRACE=tour.json`
+//! set, it also records an execution trace of the whole tour into that file (see
+//! `gorun::trace`); draw it with
+//! `cargo run --release --example trace_view -- tour.json -o tour.svg`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -20,7 +23,24 @@ type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Send + 
 fn main() -> Result {
     let rt = gorun::Runtime::builder().build()?;
     println!("gorun tour: {} Ps (set GOMAXPROCS to change)", rt.procs());
+    let trace_path = std::env::var_os("GORUN_TRACE").filter(|p| !p.is_empty());
+    if let Some(path) = &trace_path {
+        let file = std::fs::File::create(path)
+            .map_err(|e| format!("GORUN_TRACE={}: {e}", std::path::Path::new(path).display()))?;
+        gorun::trace::start(file)?;
+    }
     rt.run(tour(100_000))?;
+    if let Some(path) = &trace_path {
+        let t = gorun::trace::stop()?;
+        println!(
+            "trace: {} events ({} dropped) on {} threads over {:?} written to {}",
+            t.events,
+            t.dropped,
+            t.threads,
+            t.duration,
+            std::path::Path::new(path).display()
+        );
+    }
     let m = rt.handle().metrics();
     println!(
         "metrics: {} tasks spawned, {} steals, {} parks",
