@@ -197,23 +197,27 @@ fn after_func_uses_the_spawner() {
     driver.pause();
     let spawned = Arc::new(AtomicUsize::new(0));
     let s = spawned.clone();
-    let line = line!() + 9;
-    driver.set_spawner(Arc::new(move |fut, site| {
-        assert_eq!(
-            (site.file(), site.line()),
-            (file!(), line),
-            "after_func's caller"
-        );
+    let site = Arc::new(std::sync::Mutex::new(None));
+    let seen = site.clone();
+    driver.set_spawner(Arc::new(move |fut, at| {
+        *seen.lock().unwrap() = Some((at.file(), at.line()));
         s.fetch_add(1, Ordering::SeqCst);
         futures::executor::block_on(fut);
     }));
     let _g = driver.enter();
     let ran = Arc::new(AtomicUsize::new(0));
     let r = ran.clone();
+    let line = line!() + 1;
     let _h = after_func(ms(1), move || {
         r.fetch_add(1, Ordering::SeqCst);
     });
     assert!(driver.advance_to_next());
+    let caller = *site.lock().unwrap();
+    assert_eq!(
+        caller,
+        Some((file!(), line)),
+        "spawned as at after_func's caller"
+    );
     assert_eq!(
         (spawned.load(Ordering::SeqCst), ran.load(Ordering::SeqCst)),
         (1, 1)
