@@ -286,10 +286,11 @@ fn io_readiness_and_steals_are_instants_with_counts() {
 fn waking_a_parked_worker_is_an_unpark() {
     let _one = serial();
     let rt = Runtime::builder().procs(2).build().unwrap();
+    // Both workers park (nothing to do) before the trace starts; then a spawn
+    // from outside must wake one of them.
+    std::thread::sleep(Duration::from_millis(30));
     let (json, _) = traced(|| {
-        // Both workers park (nothing to do), then a spawn from outside must wake
-        // one of them.
-        std::thread::sleep(Duration::from_millis(30));
+        std::thread::sleep(Duration::from_millis(5));
         rt.block_on(rt.spawn(async {})).unwrap();
     });
     assert_balanced(&json);
@@ -298,6 +299,15 @@ fn waking_a_parked_worker_is_an_unpark() {
     assert!(unparks
         .iter()
         .all(|e| e["cat"] == "sched" && e["args"]["worker"].as_u64() < Some(2)));
+    // The woken worker's park began before the trace: it shows from the start.
+    let parks: Vec<_> = events(&json)
+        .iter()
+        .filter(|e| e["cat"] == "park" && e["ph"] == "B")
+        .collect();
+    assert!(
+        parks.iter().any(|e| e["ts"].as_f64() == Some(0.0)),
+        "no park from the trace's start: {parks:?}"
+    );
 }
 
 #[test]

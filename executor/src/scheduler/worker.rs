@@ -670,8 +670,8 @@ impl WorkerCtx {
             }
         }
         self.parked.set(false);
-        if let Some(start) = traced {
-            crate::trace::span(start, crate::trace::What::Park);
+        if crate::trace::on() {
+            crate::trace::span_since(traced, crate::trace::What::Park);
         }
         // The watchdog's monitor sleeps while every worker does.
         shared.watchdog.kick();

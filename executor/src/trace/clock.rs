@@ -61,6 +61,11 @@ impl Calibration {
         Calibration { ticks: now(), at }
     }
 
+    /// The clock reading.
+    pub(crate) fn ticks(&self) -> u64 {
+        self.ticks
+    }
+
     /// The `Instant` time from `earlier` to `self`.
     pub(crate) fn elapsed_since(&self, earlier: Calibration) -> std::time::Duration {
         self.at.duration_since(earlier.at)

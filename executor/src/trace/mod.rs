@@ -28,7 +28,8 @@
 //!   reports and leak reports), category `poll`; blocking-pool closures are tasks
 //!   too, so they show on their pool thread's lane;
 //! - **parks** of a worker, as `park` slices (category `park`): the time it slept
-//!   or waited in the driver;
+//!   or waited in the driver (one under way when the trace starts shows from the
+//!   start; one still under way when it stops is not shown);
 //! - instants (category `sched`): `steal` (the victim worker in `args.from`),
 //!   `unpark` (the worker woken, `args.worker`), `spawn_blocking` (a closure handed
 //!   to the pool), `block_in_place` (a worker's queue handed to a stand-in);
@@ -50,7 +51,7 @@ mod clock;
 use std::fmt;
 use std::io;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -58,6 +59,9 @@ pub(crate) use clock::now;
 
 /// Set while a trace runs: the one load each event site pays when it does not.
 static ON: AtomicBool = AtomicBool::new(false);
+
+/// The clock reading at the start of the running (or last) trace.
+static BEGAN: AtomicU64 = AtomicU64::new(0);
 
 /// The running trace's writer and clock reading.
 struct Session {
@@ -108,6 +112,14 @@ pub(crate) enum What {
 pub(crate) fn span(start: u64, what: What) {
     let end = now();
     buffer::push(Event { start, end, what });
+}
+
+/// Records a span that ends now and began at `start` if that was a reading taken
+/// while this trace ran, else when the trace began: a park that was under way
+/// when the trace started shows from the trace's start.
+pub(crate) fn span_since(start: Option<u64>, what: What) {
+    let began = BEGAN.load(Relaxed);
+    span(start.map_or(began, |s| s.max(began)), what);
 }
 
 /// Records an instant event now.
@@ -184,6 +196,7 @@ pub fn start<W: io::Write + Send + 'static>(out: W) -> Result<(), TraceError> {
         return Err(TraceError::AlreadyRunning);
     }
     let begin = clock::Calibration::begin();
+    BEGAN.store(begin.ticks(), Relaxed);
     {
         let mut reg = buffer::registry();
         reg.bufs.clear();
