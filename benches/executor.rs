@@ -389,30 +389,37 @@ fn joinset_100k(c: &mut Criterion) {
 
 /// What an execution trace costs while it records: `spawn_many_local` and
 /// `ping_pong` on gorun with no trace running (`off`) and with one recording
-/// (`on`; a trace is started before each iteration and stopped after it, into
-/// `io::sink()`, and only the workload is timed).
+/// (`on`: a trace is started before each sample's iterations and stopped after
+/// them, into `io::sink()`; only the iterations are timed).
 fn trace_cost(c: &mut Criterion) {
     use std::time::{Duration, Instant};
     let mut g = c.benchmark_group("trace_cost");
-    let rt = gorun_rt();
-    for traced in [false, true] {
-        let timed = |iters: u64, body: &dyn Fn()| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                if traced {
-                    gorun::trace::start(std::io::sink()).expect("no other trace runs");
-                }
-                let t = Instant::now();
-                body();
-                total += t.elapsed();
-                if traced {
-                    gorun::trace::stop().expect("the trace started above");
-                }
+    // The usual runtime, and one worker, where the cost is not blurred by how
+    // the slowed polls change the two workers' stealing.
+    let runtimes = [
+        ("", gorun_rt()),
+        ("1w_", gorun::Runtime::builder().procs(1).build().unwrap()),
+    ];
+    for (traced, (prefix, rt)) in [false, true]
+        .into_iter()
+        .flat_map(|t| runtimes.iter().map(move |r| (t, r)))
+    {
+        let timed = |iters: u64, body: &dyn Fn()| -> Duration {
+            if traced {
+                gorun::trace::start(std::io::sink()).expect("no other trace runs");
             }
-            total
+            let t = Instant::now();
+            for _ in 0..iters {
+                body();
+            }
+            let took = t.elapsed();
+            if traced {
+                gorun::trace::stop().expect("the trace started above");
+            }
+            took
         };
         let name = if traced { "on" } else { "off" };
-        g.bench_function(format!("spawn_many_local/{name}"), |b| {
+        g.bench_function(format!("{prefix}spawn_many_local/{name}"), |b| {
             b.iter_custom(|iters| {
                 timed(iters, &|| {
                     rt.run(async {
@@ -426,7 +433,7 @@ fn trace_cost(c: &mut Criterion) {
                 })
             })
         });
-        g.bench_function(format!("ping_pong/{name}"), |b| {
+        g.bench_function(format!("{prefix}ping_pong/{name}"), |b| {
             b.iter_custom(|iters| timed(iters, &|| rt.run(ping_pong_body!(gorun::go))))
         });
     }

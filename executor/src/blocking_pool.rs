@@ -203,6 +203,9 @@ impl BlockingPool {
             if let Some(task) = st.queue.pop_front() {
                 self.running.fetch_add(1, Ordering::SeqCst);
                 drop(st);
+                if crate::trace::on() {
+                    crate::trace::boundary(); // the job starts now, not at the last one's end
+                }
                 task.run();
                 self.running.fetch_sub(1, Ordering::SeqCst);
                 self.in_flight.fetch_sub(1, Ordering::Relaxed);

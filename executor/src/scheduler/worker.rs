@@ -309,9 +309,14 @@ impl WorkerCtx {
                 // A load first: the flag is rarely set, and a swap would write.
                 if woken.load(std::sync::atomic::Ordering::Acquire)
                     && woken.swap(false, std::sync::atomic::Ordering::AcqRel)
-                    && poll()
                 {
-                    return;
+                    if poll() {
+                        return;
+                    }
+                    if crate::trace::on() {
+                        // The block_on future's poll is not the next task's.
+                        crate::trace::boundary();
+                    }
                 }
             }
             if shared.is_shutdown() || self.stop_requested() {
@@ -586,6 +591,9 @@ impl WorkerCtx {
         let fired = self.poll_driver();
         if fired == 0 {
             std::thread::sleep(NAP);
+            if crate::trace::on() {
+                crate::trace::boundary(); // the nap is not the next poll's
+            }
         }
         true
     }
@@ -612,12 +620,16 @@ impl WorkerCtx {
                 std::hint::spin_loop();
             }
             if !shared.injector.is_empty() || !self.local.is_empty() {
-                return true;
+                break;
             }
             if start.elapsed() >= BLOCKING_SPIN || shared.blocking.num_in_flight() == 0 {
-                return !shared.injector.is_empty();
+                break;
             }
         }
+        if crate::trace::on() {
+            crate::trace::boundary(); // the spin is not the next poll's
+        }
+        !shared.injector.is_empty() || !self.local.is_empty()
     }
 
     fn run_task(&self, task: Notified) {

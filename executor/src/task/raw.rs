@@ -211,7 +211,7 @@ where
     let waker = unsafe { waker_ref(ptr) };
     let mut cx = Context::from_waker(&waker);
     let watch = poll_watch::poll_started(&cell.header);
-    let traced = crate::trace::on().then(crate::trace::now);
+    let traced = crate::trace::on();
     let _ = gorun_coop::take_wait_reason();
     let polling = super::id::enter(&cell.header);
     let res = catch_unwind(AssertUnwindSafe(|| {
@@ -221,8 +221,8 @@ where
         gorun_coop::budget(|| fut.poll(&mut cx))
     }));
     drop(polling);
-    if let Some(start) = traced {
-        crate::trace::span(start, crate::trace::What::Poll(cell.header.location));
+    if traced {
+        crate::trace::poll_ended(cell.header.location);
     }
     let reason = gorun_coop::take_wait_reason();
     poll_watch::poll_ended(watch, &cell.header);

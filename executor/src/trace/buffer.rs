@@ -12,6 +12,9 @@
 //!   for a thread after its last session.
 //! - Each buffer holds at most [`MAX_EVENTS`]; later events are counted as
 //!   dropped, never grown without bound.
+//! - Events are kept in fixed chunks, so a push never moves the events before it
+//!   (a growing `Vec` copied the whole buffer at each doubling: a fifth of a
+//!   traced worker's time).
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -24,13 +27,50 @@ use super::Event;
 /// Events one thread keeps per session (32 bytes each: 128 MiB).
 pub(crate) const MAX_EVENTS: usize = 4 << 20;
 
+/// Events per chunk (64 KiB).
+const CHUNK: usize = 2048;
+
+/// One thread's events, in the order recorded, in chunks of [`CHUNK`].
+#[derive(Default)]
+pub(crate) struct Events {
+    chunks: Vec<Vec<Event>>,
+    len: usize,
+}
+
+impl Events {
+    fn push(&mut self, event: Event) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(event),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(event);
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Event `i` in recording order.
+    pub(crate) fn get(&self, i: usize) -> &Event {
+        &self.chunks[i / CHUNK][i % CHUNK]
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Event> {
+        self.chunks.iter().flatten()
+    }
+}
+
 /// One thread's events in one session.
 pub(crate) struct ThreadBuf {
     /// The lane in the trace: 1, 2, … in the order threads first recorded.
     pub(crate) tid: u64,
     /// The thread's name (`gorun-worker-0`, …), or its id.
     pub(crate) name: String,
-    pub(crate) events: SpinLock<Vec<Event>>,
+    pub(crate) events: SpinLock<Events>,
     pub(crate) dropped: AtomicU64,
 }
 
@@ -70,34 +110,54 @@ impl Registry {
 struct Local {
     gen: Cell<u64>,
     buf: RefCell<Option<Arc<ThreadBuf>>>,
+    /// The clock reading of this thread's last boundary: where its next poll
+    /// begins (see `trace::poll_ended`).
+    last: Cell<u64>,
 }
 
 thread_local! {
     static LOCAL: Local = const {
-        Local { gen: Cell::new(0), buf: RefCell::new(None) }
+        Local { gen: Cell::new(0), buf: RefCell::new(None), last: Cell::new(0) }
     };
 }
 
 /// Appends `event` to this thread's buffer for the running session. Dropped if
 /// no session runs any more (a racing `stop`), or while the thread exits.
 pub(crate) fn push(event: Event) {
+    let _ = LOCAL.try_with(|local| push_local(local, event));
+}
+
+/// Records a boundary at `t` on this thread (see `trace::poll_ended`).
+pub(crate) fn set_last(t: u64) {
+    let _ = LOCAL.try_with(|local| local.last.set(t));
+}
+
+/// Appends the event `make(last)` gives, where `last` is this thread's last
+/// boundary, and makes its end the new boundary.
+pub(crate) fn push_from_last(make: impl FnOnce(u64) -> Event) {
     let _ = LOCAL.try_with(|local| {
-        let gen = GEN.load(Relaxed);
-        if local.gen.get() != gen {
-            let fresh = register();
-            local.gen.set(gen);
-            *local.buf.borrow_mut() = fresh;
-        }
-        if let Some(buf) = &*local.buf.borrow() {
-            let mut events = buf.events.lock();
-            if events.len() < MAX_EVENTS {
-                events.push(event);
-            } else {
-                drop(events);
-                buf.dropped.fetch_add(1, Relaxed);
-            }
-        }
+        let event = make(local.last.get());
+        local.last.set(event.end);
+        push_local(local, event);
     });
+}
+
+fn push_local(local: &Local, event: Event) {
+    let gen = GEN.load(Relaxed);
+    if local.gen.get() != gen {
+        let fresh = register();
+        local.gen.set(gen);
+        *local.buf.borrow_mut() = fresh;
+    }
+    if let Some(buf) = &*local.buf.borrow() {
+        let mut events = buf.events.lock();
+        if events.len() < MAX_EVENTS {
+            events.push(event);
+        } else {
+            drop(events);
+            buf.dropped.fetch_add(1, Relaxed);
+        }
+    }
 }
 
 /// A new buffer for this thread in the running session, or `None` if none runs.
@@ -115,7 +175,7 @@ fn register() -> Option<Arc<ThreadBuf>> {
     let buf = Arc::new(ThreadBuf {
         tid: reg.bufs.len() as u64 + 1,
         name,
-        events: SpinLock::new(Vec::with_capacity(1024)),
+        events: SpinLock::new(Events::default()),
         dropped: AtomicU64::new(0),
     });
     reg.bufs.push(buf.clone());

@@ -7,14 +7,15 @@
 use std::cmp::Reverse;
 use std::io::{self, Write};
 
+use super::buffer::Events;
 use super::clock::Scale;
-use super::{Event, TraceSummary, What};
+use super::{TraceSummary, What};
 
 /// One thread's events.
 pub(super) struct Lane {
     pub(super) tid: u64,
     pub(super) name: String,
-    pub(super) events: Vec<Event>,
+    pub(super) events: Events,
 }
 
 /// A point on a lane: a span's begin or end, or an instant.
@@ -64,7 +65,7 @@ pub(super) fn write(
             Mark::Begin => (t, 2, Reverse(other)),
         });
         for &(t, mark, _, i) in &marks {
-            let e = &lane.events[i];
+            let e = lane.events.get(i);
             let ts = scale.ns(t) / 1000.0;
             out.write_all(b",\n{")?;
             match mark {

@@ -107,30 +107,59 @@ pub(crate) enum What {
     Io { n: u32 },
 }
 
-/// Records a span that began at `start` (a [`now`] reading) and ends now.
+/// Records the poll of a task spawned at `site` that ends now. It began at this
+/// thread's last boundary: the end of its previous poll, or a later event that
+/// is not part of a poll (a park, a steal, timers or I/O fired, a nap, a
+/// blocking-pool thread taking a job). One clock read a poll instead of two (a
+/// read costs as much as the rest of the event); the poll's start so includes
+/// the scheduler's work since that boundary, typically well under a
+/// microsecond.
 #[inline(never)]
-pub(crate) fn span(start: u64, what: What) {
+pub(crate) fn poll_ended(site: &'static Location<'static>) {
+    let began = BEGAN.load(Relaxed);
     let end = now();
-    buffer::push(Event { start, end, what });
+    buffer::push_from_last(|last| Event {
+        start: last.max(began).min(end),
+        end,
+        what: What::Poll(site),
+    });
+}
+
+/// Marks a boundary now on this thread: the next poll begins here (after a nap or
+/// a spin, when a blocking-pool thread takes a job). Call only while tracing.
+#[inline(never)]
+pub(crate) fn boundary() {
+    buffer::set_last(now());
 }
 
 /// Records a span that ends now and began at `start` if that was a reading taken
-/// while this trace ran, else when the trace began: a park that was under way
-/// when the trace started shows from the trace's start.
+/// while this trace ran, else when the trace began (a park under way when the
+/// trace started shows from its start). Its end is a boundary.
+#[inline(never)]
 pub(crate) fn span_since(start: Option<u64>, what: What) {
     let began = BEGAN.load(Relaxed);
-    span(start.map_or(began, |s| s.max(began)), what);
+    let start = start.map_or(began, |s| s.max(began));
+    let end = now();
+    buffer::push_from_last(|_| Event { start, end, what });
 }
 
-/// Records an instant event now.
+/// Records an instant event now; steals, timer firings and I/O readiness (which
+/// happen between polls) are boundaries, the others (wakes, hand-offs, which
+/// happen inside polls) are not.
 #[inline(never)]
 pub(crate) fn instant(what: What) {
     let t = now();
-    buffer::push(Event {
+    let event = Event {
         start: t,
         end: t,
         what,
-    });
+    };
+    match what {
+        What::Steal { .. } | What::Timers { .. } | What::Io { .. } => {
+            buffer::push_from_last(|_| event)
+        }
+        _ => buffer::push(event),
+    }
 }
 
 /// Records `n` things of `what(n)` now, if tracing and `n > 0`; returns `n`.
