@@ -8,6 +8,11 @@
 //! - `... -- --serve 127.0.0.1:8080` serves until killed (for `wrk`; see
 //!   `benches/http_wrk.sh`). `--tokio` serves the same hello route on tokio instead
 //!   (hyper-util's `TokioIo` and `TokioTimer`: how tokio users run hyper), to compare.
+//! - `... --features hyper,debug-http -- --serve 127.0.0.1:8080 --debug
+//!   127.0.0.1:6060` also serves `gorun::debug` on a side port, as Go services
+//!   serve `net/http/pprof`: `curl '127.0.0.1:6060/debug/gorun/trace?seconds=1'
+//!   -o trace.json` under `wrk`, then open it in Perfetto or draw it with
+//!   `cargo run --release --example trace_view -- trace.json`.
 //! - `cargo test --release --example http_server --features hyper` runs the tests.
 
 #[path = "http/mod.rs"]
@@ -50,11 +55,28 @@ async fn self_test() -> Result<(), Error> {
     Ok(())
 }
 
-/// `--serve ADDR` on gorun: until killed.
-fn serve_gorun(addr: &str) -> Result<(), Error> {
+/// `--serve ADDR` on gorun: until killed; with `--debug DEBUG_ADDR`, the debug
+/// endpoints on that address too.
+fn serve_gorun(addr: &str, debug: Option<&String>) -> Result<(), Error> {
     let rt = gorun::Runtime::builder().build()?;
     let addr = addr.to_string();
+    let debug = debug.cloned();
     rt.run(async move {
+        match debug {
+            #[cfg(feature = "debug-http")]
+            Some(debug) => {
+                let listener = gorun::net::TcpListener::bind(debug.as_str()).await?;
+                println!(
+                    "gorun: debug endpoints on http://{}/debug/gorun/",
+                    listener.local_addr()?
+                );
+                let serve = gorun::debug::serve(listener);
+                gorun::go(std::future::IntoFuture::into_future(serve));
+            }
+            #[cfg(not(feature = "debug-http"))]
+            Some(_) => return Err("--debug needs the debug-http feature".into()),
+            None => {}
+        }
         let srv = server::Server::start(&addr).await?;
         println!(
             "gorun: serving on http://{} ({} Ps)",
@@ -117,10 +139,17 @@ fn main() -> Result<(), Error> {
             let addr = args
                 .get(i + 1)
                 .ok_or("--serve needs an address, e.g. 127.0.0.1:8080")?;
+            let debug = match args.iter().position(|a| a == "--debug") {
+                Some(j) => Some(
+                    args.get(j + 1)
+                        .ok_or("--debug needs an address, e.g. 127.0.0.1:6060")?,
+                ),
+                None => None,
+            };
             if tokio {
                 serve_tokio(addr)
             } else {
-                serve_gorun(addr)
+                serve_gorun(addr, debug)
             }
         }
         None => gorun::Runtime::builder().procs(2).build()?.run(self_test()),
