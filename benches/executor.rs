@@ -34,21 +34,20 @@ const NUM_ROUND_TRIPS: usize = 10_000;
 /// Tasks per iteration of `joinset_100k`.
 const NUM_JOINSET: usize = 100_000;
 
+/// `spawn_many_local`'s gorun body: from a task, spawn `NUM_SPAWN` tasks, join all.
+async fn spawn_many_gorun() {
+    let hs: Vec<_> = (0..NUM_SPAWN)
+        .map(|i| gorun::go(async move { black_box(i) }))
+        .collect();
+    for h in hs {
+        h.await.unwrap();
+    }
+}
+
 fn spawn_many_local(c: &mut Criterion) {
     let mut g = c.benchmark_group("spawn_many_local");
     let rt = gorun_rt();
-    g.bench_function("gorun", |b| {
-        b.iter(|| {
-            rt.run(async {
-                let hs: Vec<_> = (0..NUM_SPAWN)
-                    .map(|i| gorun::go(async move { black_box(i) }))
-                    .collect();
-                for h in hs {
-                    h.await.unwrap();
-                }
-            })
-        })
-    });
+    g.bench_function("gorun", |b| b.iter(|| rt.run(spawn_many_gorun())));
     drop(rt);
     let rt = tokio_rt();
     g.bench_function("tokio", |b| {
@@ -420,18 +419,7 @@ fn trace_cost(c: &mut Criterion) {
         };
         let name = if traced { "on" } else { "off" };
         g.bench_function(format!("{prefix}spawn_many_local/{name}"), |b| {
-            b.iter_custom(|iters| {
-                timed(iters, &|| {
-                    rt.run(async {
-                        let hs: Vec<_> = (0..NUM_SPAWN)
-                            .map(|i| gorun::go(async move { black_box(i) }))
-                            .collect();
-                        for h in hs {
-                            h.await.unwrap();
-                        }
-                    })
-                })
-            })
+            b.iter_custom(|iters| timed(iters, &|| rt.run(spawn_many_gorun())))
         });
         g.bench_function(format!("{prefix}ping_pong/{name}"), |b| {
             b.iter_custom(|iters| timed(iters, &|| rt.run(ping_pong_body!(gorun::go))))
