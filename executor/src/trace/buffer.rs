@@ -3,66 +3,21 @@
 //! threads' included.
 //!
 //! # Invariants
-//! - A thread appends only to its own buffer. The buffer's lock is taken by its
-//!   owner for each event and by `stop` once, to take the events: it is all but
-//!   uncontended, so an event costs an uncontended spin-lock round trip.
+//! - A thread appends only to its own buffer's [`Log`], which has one writer and
+//!   needs no lock (`log.rs`); `stop` reads what was published.
 //! - A thread's buffer belongs to one session (`gen`). A thread that finds the
 //!   session changed registers a new buffer, and only while a session runs, so a
 //!   buffer the stopped session took is never filled again, and nothing is kept
 //!   for a thread after its last session.
-//! - Each buffer holds at most [`MAX_EVENTS`]; later events are counted as
-//!   dropped, never grown without bound.
-//! - Events are kept in fixed chunks, so a push never moves the events before it
-//!   (a growing `Vec` copied the whole buffer at each doubling: a fifth of a
-//!   traced worker's time).
+//! - Each buffer holds at most [`MAX_EVENTS`](super::log::MAX_EVENTS); later events
+//!   are counted as dropped, never grown without bound.
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use gorun_spinlock::SpinLock;
-
+use super::log::Log;
 use super::Event;
-
-/// Events one thread keeps per session (32 bytes each: 128 MiB).
-pub(crate) const MAX_EVENTS: usize = 4 << 20;
-
-/// Events per chunk (64 KiB).
-const CHUNK: usize = 2048;
-
-/// One thread's events, in the order recorded, in chunks of [`CHUNK`].
-#[derive(Default)]
-pub(crate) struct Events {
-    chunks: Vec<Vec<Event>>,
-    len: usize,
-}
-
-impl Events {
-    fn push(&mut self, event: Event) {
-        match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < CHUNK => chunk.push(event),
-            _ => {
-                let mut chunk = Vec::with_capacity(CHUNK);
-                chunk.push(event);
-                self.chunks.push(chunk);
-            }
-        }
-        self.len += 1;
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Event `i` in recording order.
-    pub(crate) fn get(&self, i: usize) -> &Event {
-        &self.chunks[i / CHUNK][i % CHUNK]
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Event> {
-        self.chunks.iter().flatten()
-    }
-}
 
 /// One thread's events in one session.
 pub(crate) struct ThreadBuf {
@@ -70,7 +25,9 @@ pub(crate) struct ThreadBuf {
     pub(crate) tid: u64,
     /// The thread's name (`gorun-worker-0`, …), or its id.
     pub(crate) name: String,
-    pub(crate) events: SpinLock<Events>,
+    /// Appended to by the registering thread only (it is in that thread's
+    /// `LOCAL` alone; the registry only reads it).
+    pub(crate) events: Log,
     pub(crate) dropped: AtomicU64,
 }
 
@@ -150,11 +107,9 @@ fn push_local(local: &Local, event: Event) {
         *local.buf.borrow_mut() = fresh;
     }
     if let Some(buf) = &*local.buf.borrow() {
-        let mut events = buf.events.lock();
-        if events.len() < MAX_EVENTS {
-            events.push(event);
-        } else {
-            drop(events);
+        // SAFETY: `buf` was registered by this thread and is in no other thread's
+        // `LOCAL`, so this thread is its log's one writer.
+        if !unsafe { buf.events.push(event) } {
             buf.dropped.fetch_add(1, Relaxed);
         }
     }
@@ -175,7 +130,7 @@ fn register() -> Option<Arc<ThreadBuf>> {
     let buf = Arc::new(ThreadBuf {
         tid: reg.bufs.len() as u64 + 1,
         name,
-        events: SpinLock::new(Events::default()),
+        events: Log::new(),
         dropped: AtomicU64::new(0),
     });
     reg.bufs.push(buf.clone());

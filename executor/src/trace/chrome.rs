@@ -7,15 +7,17 @@
 use std::cmp::Reverse;
 use std::io::{self, Write};
 
-use super::buffer::Events;
+use std::sync::Arc;
+
+use super::buffer::ThreadBuf;
 use super::clock::Scale;
 use super::{TraceSummary, What};
 
-/// One thread's events.
+/// One thread's events: the first `len` of its buffer's log (those published when
+/// the trace stopped).
 pub(super) struct Lane {
-    pub(super) tid: u64,
-    pub(super) name: String,
-    pub(super) events: Events,
+    pub(super) buf: Arc<ThreadBuf>,
+    pub(super) len: usize,
 }
 
 /// A point on a lane: a span's begin or end, or an instant.
@@ -43,15 +45,16 @@ pub(super) fn write(
         write!(
             out,
             ",\n{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":{},\"args\":{{\"name\":",
-            lane.tid
+            lane.buf.tid
         )?;
-        write_str(&mut out, &lane.name)?;
+        write_str(&mut out, &lane.buf.name)?;
         out.write_all(b"}}")?;
     }
     let mut marks: Vec<(u64, Mark, u64, usize)> = Vec::new();
     for lane in &lanes {
         marks.clear();
-        for (i, e) in lane.events.iter().enumerate() {
+        for i in 0..lane.len {
+            let e = lane.buf.events.get(i);
             if is_span(e.what) {
                 marks.push((e.start, Mark::Begin, e.end, i));
                 marks.push((e.end, Mark::End, e.start, i));
@@ -65,7 +68,7 @@ pub(super) fn write(
             Mark::Begin => (t, 2, Reverse(other)),
         });
         for &(t, mark, _, i) in &marks {
-            let e = lane.events.get(i);
+            let e = lane.buf.events.get(i);
             let ts = scale.ns(t) / 1000.0;
             out.write_all(b",\n{")?;
             match mark {
@@ -82,7 +85,7 @@ pub(super) fn write(
                     }
                 }
             }
-            write!(out, ",\"ts\":{ts:.3},\"pid\":1,\"tid\":{}}}", lane.tid)?;
+            write!(out, ",\"ts\":{ts:.3},\"pid\":1,\"tid\":{}}}", lane.buf.tid)?;
         }
     }
     write!(

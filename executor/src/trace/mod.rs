@@ -47,6 +47,7 @@
 mod buffer;
 mod chrome;
 mod clock;
+mod log;
 
 use std::fmt;
 use std::io;
@@ -265,16 +266,12 @@ pub fn stop() -> Result<TraceSummary, TraceError> {
         duration: end.elapsed_since(begin),
     };
     let lanes: Vec<chrome::Lane> = bufs
-        .iter()
-        .map(|b| {
-            let events = std::mem::take(&mut *b.events.lock());
-            summary.events += events.len() as u64;
-            summary.dropped += b.dropped.load(Relaxed);
-            chrome::Lane {
-                tid: b.tid,
-                name: b.name.clone(),
-                events,
-            }
+        .into_iter()
+        .map(|buf| {
+            let len = buf.events.published();
+            summary.events += len as u64;
+            summary.dropped += buf.dropped.load(Relaxed);
+            chrome::Lane { buf, len }
         })
         .collect();
     drop(session);
