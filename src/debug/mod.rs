@@ -29,8 +29,8 @@
 //! [`trace::start`](crate::trace::start)). The trace stops when its time is up, or
 //! when the client goes away first (the request's future is dropped), and is
 //! never left running. The trace is held in memory, then written as JSON into a
-//! buffer: every poll is an event (tasks that spin on `yield_now` make millions a
-//! second, 100 MB of JSON in 0.2 s), so keep traces of busy services short.
+//! buffer: every poll is an event (a task that spins on `yield_now` makes one per
+//! yield), so keep traces of busy services short.
 //!
 //! The service must run on a gorun runtime (`/trace` sleeps on gorun's timer):
 //! [`gorun::http::serve`](crate::http::serve) serves it, alone or inside a router.

@@ -3,7 +3,7 @@
 //! thread records as the trace stops is simply not read).
 //!
 //! The lock this replaces (an uncontended spin lock taken for every event) was a
-//! `lock cmpxchg` per event: two thirds of the append's cost.
+//! `lock cmpxchg` per event, most of the append's cost (benches/LOG.md).
 //!
 //! # Invariants
 //! 1. Only the owning thread appends ([`Log::push`]'s contract). It writes slot `n`,

@@ -37,8 +37,10 @@
 //!   `args.n`) and `io` (category `io`, how many sockets got readiness).
 //!
 //! While no trace runs, each of these sites costs one relaxed load. While one runs,
-//! events go to a buffer per thread (an uncontended lock per event; at most
-//! 4 Mi events a thread, later ones counted as dropped), and `stop` writes them all.
+//! events go to a log per thread (appended without a lock, one clock read per
+//! poll; at most 4 Mi events a thread, later ones counted as dropped), and `stop`
+//! writes them all. The trace is held in memory until then: keep traces of busy
+//! services short (every poll is an event; benches/README.md has a measured size).
 //! Timestamps come from the CPU's time-stamp counter where the kernel keeps time
 //! with it.
 //!
