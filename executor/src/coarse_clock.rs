@@ -2,8 +2,8 @@
 //! a few ms of resolution, read from the vDSO without touching the TSC), `Instant`
 //! elsewhere.
 //!
-//! Measured on the reference machine: 6.5 ns per read against 43 ns for
-//! `Instant::now()`; one read per spawn is what a task's age costs.
+//! A read costs a fraction of an `Instant::now()` (benches/LOG.md); one read per
+//! spawn is what a task's age costs.
 
 /// Nanoseconds on a monotonic clock with a fixed, unspecified origin.
 #[cfg(target_os = "linux")]

@@ -1,7 +1,7 @@
 //! Reading into uninitialized memory, for the tokio and hyper I/O traits: both hand
 //! the reader a `&mut [MaybeUninit<u8>]`, and zeroing it first (the safe way
-//! through `std::io::Read`) cost about 6 % of a hyper hello server's CPU under
-//! `wrk` (a `memset` of hyper's 8 KiB read buffer per request). `recv(2)` on the raw
+//! through `std::io::Read`) is a `memset` of hyper's 8 KiB read buffer per request,
+//! visible in a hyper server's profile (benches/LOG.md). `recv(2)` on the raw
 //! descriptor writes into the memory without reading it, which is sound for
 //! uninitialized bytes; the result says how many it initialized.
 
@@ -15,11 +15,9 @@ use crate::io::{Direction, PollEvented};
 
 /// `recv(2)` on the stream socket `fd` into `buf`; `Ok(n)`: the first `n` bytes are
 /// initialized. `recv` rather than `read`: it goes straight to the socket layer,
-/// where `read` first passes through the VFS. Under `wrk -c 500` against the hyper
-/// hello server (`perf`, one worker), `read`'s path (`vfs_read`, its `fdget_pos`,
-/// `sock_read_iter` into `sock_recvmsg`) took about 4 % of the server's samples and
-/// `recv`'s (`fdget`, `__sys_recvfrom`) about 2 %. std's `TcpStream::read` and tokio
-/// make the same call.
+/// where `read` first passes through the VFS (`vfs_read`, `fdget_pos`,
+/// `sock_read_iter`): half the kernel entry cost in a hyper server's profile
+/// (benches/LOG.md). std's `TcpStream::read` and tokio make the same call.
 fn recv(fd: &impl AsRawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
     // SAFETY: [1] `buf` is valid for writes of `buf.len()` bytes for the call, and
     // `MaybeUninit<u8>` has `u8`'s layout; [2] recv(2) only writes to it; [3] the

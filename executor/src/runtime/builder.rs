@@ -239,8 +239,8 @@ impl Builder {
     ///
     /// The cost per poll is four plain stores and two loads, on a cache line only
     /// the worker writes, and no clock read; the monitor thread samples every
-    /// `threshold / 4` and sleeps while every worker does. Measured on the reference
-    /// machine: no difference above noise (±1 %) on a poll-bound benchmark.
+    /// `threshold / 4` and sleeps while every worker does. On a poll-bound benchmark
+    /// (`watchdog_poll_cost` in `benches/executor.rs`) it is within noise.
     ///
     /// The threshold counts the time the poll holds its worker: running on the CPU
     /// or asleep in a blocking call. On Linux, time the worker spent runnable but

@@ -19,16 +19,15 @@
 //!   `gen` is unchanged since it was first seen has been in the same poll at least that
 //!   long. (On a machine with more runnable threads than cores the monitor's wake-ups
 //!   cut the kernel's time slices short, which lowers tail latency and costs
-//!   throughput: hyper's hello under `wrk -t2 -c50` on two cores had a 3.65 ms p99 at
-//!   86k req/s sampling every 2.5 ms, 4.53 ms at 89k every 5 ms, 4.69 ms at 93k with
-//!   the watchdog off; benches/README.md.)
+//!   throughput; sampling more often trades more of one for the other: benches/LOG.md
+//!   has hyper's hello under `wrk` at three sampling periods.)
 //! - Between two looks the monitor charges the poll the wall time that passed, less
 //!   what the kernel gave other threads: if the worker thread's CPU clock moved by
 //!   under half of it and the thread is runnable, only the CPU time counts
 //!   (`thread_cpu.rs`; a blocking call inside the poll still counts in full). Past the
 //!   threshold the monitor reports it (unless `already`) and stores the generation in
-//!   `reported`. (Measured under `wrk -t4 -c1000` against a hyper server on two
-//!   cores: 10 and 12 reports of preempted polls in 20 s before, none after.)
+//!   `reported`. (Without that rule, polls that the kernel merely preempted were
+//!   reported under `wrk -c1000` on two cores; benches/LOG.md.)
 //! - The poller, back from the poll, sees `reported == gen` and marks the task
 //!   (`WATCHDOG_REPORTED` in its header), which it alone may touch. The monitor never
 //!   dereferences a task.

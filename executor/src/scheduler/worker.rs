@@ -10,10 +10,10 @@
 //! 5. as a searcher (at most half the workers at once), half of a random victim's
 //!    queue, then the injector. Stealing comes before the own reactor when another
 //!    worker with queued tasks has been in one poll for [`STUCK_POLL`]: its queue
-//!    waits behind that poll (`a_victim_is_stuck`). Under `benches/io_locality.rs`'s
-//!    `mixed` workload (5 ms CPU burns) the light requests' p99 was 25-37 ms with the
-//!    own reactor always first and 21-25 ms with stealing always first, which cost
-//!    hyper's hello under `wrk -c 50` 5-10 % of its req/s;
+//!    waits behind that poll (`a_victim_is_stuck`). Always stealing first helped the
+//!    light requests of `benches/io_locality.rs`'s `mixed` workload and cost hyper's
+//!    hello its req/s; always reacting first, the reverse (benches/LOG.md, I/O
+//!    locality);
 //! 6. nap: a searcher that found nothing while another worker runs tasks polls the
 //!    driver without blocking and, if that fired nothing, sleeps briefly, still
 //!    searching; then it looks again (see `nap`);
@@ -26,11 +26,10 @@
 //! poll for a while (see `batch_wakes` and `runnext.rs`).
 //!
 //! Before per-worker reactors, a worker out of tasks did not poll the one shared
-//! driver before it stole (as Go's `findrunnable` does), only before a nap: measured
-//! with hyper's hello under `wrk -t2` on two cores, that poll raised the p99 latency
-//! (4.11–4.31 against 3.32–3.38 ms at `-c 50`). Its own reactor is another matter:
-//! no lock, no other worker's sockets, and the wake-ups it finds are this worker's
-//! to run (benches/README.md, "I/O locality").
+//! driver before it stole (as Go's `findrunnable` does), only before a nap: that
+//! poll raised hyper's p99 under `wrk` (benches/LOG.md). Its own reactor is another
+//! matter: no lock, no other worker's sockets, and the wake-ups it finds are this
+//! worker's to run (benches/README.md, "I/O locality").
 
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
@@ -567,19 +566,15 @@ impl WorkerCtx {
     /// A napping worker still counts as searching, so the running worker's pushes
     /// wake nobody: no futex or reactor wake-up per hand-off; the napper takes the
     /// task when it looks again. Parking at once instead, every displaced hand-off
-    /// woke it, through an eventfd write that took an eighth of the CPU samples of
-    /// `select2` on two workers. With the naps that loop ran 20–40 % faster on 40 %
-    /// less CPU time, with an eighth to a third of the context switches. The cost
-    /// is up to a nap's delay before the napper joins in: a CPU-heavy capacity-1
-    /// pipeline got slower, to Go 1.19's time (benches/README.md, "Session of
-    /// 2026-12-03, third"). hyper's hello stayed within noise; with precise naps
-    /// (a 1 µs timer slack) it lost 7–10 % req/s to their context switches.
+    /// woke it through an eventfd write, which made a two-worker `select2` loop
+    /// slower on more CPU. The cost is up to a nap's delay before the napper joins
+    /// in (a CPU-heavy capacity-1 pipeline got slower, to Go's time); precise naps
+    /// (a tighter timer slack) lost hyper's hello req/s to their context switches
+    /// (benches/LOG.md, 2026-12-03).
     ///
     /// The poll comes before the sleep, not after it: a napper then sleeps only when
-    /// no I/O is ready. Under `wrk -c 50` against hyper's hello, polling after the
-    /// sleep, the server made 35–40 voluntary context switches per 1,000 requests
-    /// (tokio 11–25); polling first, 18–23, and req/s rose 5–10 % (4 % at `-c 500`;
-    /// alternating runs, benches/README.md).
+    /// no I/O is ready, which halved the server's voluntary context switches under
+    /// `wrk` against hyper's hello and raised its req/s (benches/LOG.md).
     fn nap(&self) -> bool {
         let naps = self.naps.get();
         if naps >= MAX_NAPS || !self.is_searching.get() || !self.shared.idle.any_running() {
