@@ -140,9 +140,7 @@ impl BlockingPool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        if crate::trace::on() {
-            crate::trace::instant(crate::trace::What::SpawnBlocking);
-        }
+        crate::trace::instant(crate::trace::What::SpawnBlocking);
         let (task, notified, raw) = new_task(
             BlockingTask(Some(f)),
             BlockingSchedule(shared.clone()),
@@ -203,9 +201,7 @@ impl BlockingPool {
             if let Some(task) = st.queue.pop_front() {
                 self.running.fetch_add(1, Ordering::SeqCst);
                 drop(st);
-                if crate::trace::on() {
-                    crate::trace::boundary(); // the job starts now, not at the last one's end
-                }
+                crate::trace::boundary(); // the job starts now, not at the last one's end
                 task.run();
                 self.running.fetch_sub(1, Ordering::SeqCst);
                 self.in_flight.fetch_sub(1, Ordering::Relaxed);

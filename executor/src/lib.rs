@@ -103,8 +103,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let location = std::panic::Location::caller();
-    runtime::with_current_or_global(|shared| shared.spawn(fut, location))
+    go_at(fut, std::panic::Location::caller())
 }
 
 /// [`go`], naming `location` as the task's spawn site (in dumps, long-poll reports

@@ -256,11 +256,6 @@ impl Driver {
         ready > 0 || self.timer.advance_to_next()
     }
 
-    /// Timers armed now, in every shard.
-    pub(crate) fn timers_armed(&self) -> usize {
-        self.timer.armed()
-    }
-
     /// Interrupts the worker sleeping in the driver, if any.
     pub(crate) fn unpark(&self) {
         self.seat.wake_owner(|| self.root.wake());

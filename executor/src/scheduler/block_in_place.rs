@@ -135,9 +135,7 @@ where
     let shared = ctx.shared().clone();
     let index = ctx.index();
     crate::task::poll_watch::poll_handed_off();
-    if crate::trace::on() {
-        crate::trace::instant(crate::trace::What::BlockInPlace);
-    }
+    crate::trace::instant(crate::trace::What::BlockInPlace);
     let handoff = Arc::new(Handoff {
         state: Mutex::new(State::Pending),
         released: Condvar::new(),

@@ -74,11 +74,9 @@ impl Shared {
     /// Counts a successful steal from worker `victim` (and traces it).
     pub(crate) fn stolen_from(&self, victim: usize) {
         self.metrics.steals.fetch_add(1, Relaxed);
-        if crate::trace::on() {
-            crate::trace::instant(crate::trace::What::Steal {
-                from: victim as u32,
-            });
-        }
+        crate::trace::instant(crate::trace::What::Steal {
+            from: victim as u32,
+        });
     }
 
     /// A snapshot of the counters: `spawned` and `num_tasks` read together, the
@@ -97,7 +95,7 @@ impl Shared {
             blocking_threads: self.blocking.num_threads(),
             blocking_polls: self.watchdog.count.load(Relaxed),
             waker_panics: self.metrics.waker_panics.load(Relaxed),
-            timers_armed: self.driver.timers_armed(),
+            timers_armed: self.driver.timer.armed(),
         }
     }
 }

@@ -187,11 +187,9 @@ impl Shared {
     /// Wakes a sleeping worker if nobody is searching.
     pub(crate) fn notify_parked(&self) {
         if let Some(worker) = self.idle.worker_to_notify() {
-            if crate::trace::on() {
-                crate::trace::instant(crate::trace::What::Unpark {
-                    worker: worker as u32,
-                });
-            }
+            crate::trace::instant(crate::trace::What::Unpark {
+                worker: worker as u32,
+            });
             self.parkers[worker].unpark();
             // It may sleep in the reactor rather than on its condvar.
             self.driver.unpark_worker(worker);

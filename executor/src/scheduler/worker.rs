@@ -312,10 +312,8 @@ impl WorkerCtx {
                     if poll() {
                         return;
                     }
-                    if crate::trace::on() {
-                        // The block_on future's poll is not the next task's.
-                        crate::trace::boundary();
-                    }
+                    // The block_on future's poll is not the next task's.
+                    crate::trace::boundary();
                 }
             }
             if shared.is_shutdown() || self.stop_requested() {
@@ -586,9 +584,7 @@ impl WorkerCtx {
         let fired = self.poll_driver();
         if fired == 0 {
             std::thread::sleep(NAP);
-            if crate::trace::on() {
-                crate::trace::boundary(); // the nap is not the next poll's
-            }
+            crate::trace::boundary(); // the nap is not the next poll's
         }
         true
     }
@@ -621,9 +617,7 @@ impl WorkerCtx {
                 break;
             }
         }
-        if crate::trace::on() {
-            crate::trace::boundary(); // the spin is not the next poll's
-        }
+        crate::trace::boundary(); // the spin is not the next poll's
         !shared.injector.is_empty() || !self.local.is_empty()
     }
 

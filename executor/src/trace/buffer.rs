@@ -34,21 +34,18 @@ pub(crate) struct ThreadBuf {
 /// The session's bookkeeping, under one lock (taken by `start`, `stop` and a
 /// thread's first event in a session).
 pub(crate) struct Registry {
-    /// Bumped by every start and stop; a thread's buffer is current while its
-    /// recorded generation equals it.
-    pub(crate) gen: u64,
     /// A session runs.
     pub(crate) running: bool,
     pub(crate) bufs: Vec<Arc<ThreadBuf>>,
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    gen: 0,
     running: false,
     bufs: Vec::new(),
 });
 
-/// `Registry::gen`, readable without the lock (a thread's check per event).
+/// The session generation: bumped (under the registry's lock) by every start and
+/// stop; a thread's buffer is current while its recorded generation equals it.
 static GEN: AtomicU64 = AtomicU64::new(0);
 
 pub(crate) fn registry() -> MutexGuard<'static, Registry> {
@@ -59,8 +56,7 @@ impl Registry {
     /// Moves to a new session generation (start and stop): every thread's buffer
     /// goes stale.
     pub(crate) fn next_gen(&mut self) {
-        self.gen += 1;
-        GEN.store(self.gen, Relaxed);
+        GEN.fetch_add(1, Relaxed);
     }
 }
 

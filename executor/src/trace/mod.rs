@@ -128,10 +128,17 @@ pub(crate) fn poll_ended(site: &'static Location<'static>) {
     });
 }
 
-/// Marks a boundary now on this thread: the next poll begins here (after a nap or
-/// a spin, when a blocking-pool thread takes a job). Call only while tracing.
-#[inline(never)]
+/// If tracing, marks a boundary now on this thread: the next poll begins here
+/// (after a nap or a spin, when a blocking-pool thread takes a job).
+#[inline]
 pub(crate) fn boundary() {
+    if on() {
+        mark_boundary();
+    }
+}
+
+#[inline(never)]
+fn mark_boundary() {
     buffer::set_last(now());
 }
 
@@ -146,11 +153,18 @@ pub(crate) fn span_since(start: Option<u64>, what: What) {
     buffer::push_from_last(|_| Event { start, end, what });
 }
 
-/// Records an instant event now; steals, timer firings and I/O readiness (which
-/// happen between polls) are boundaries, the others (wakes, hand-offs, which
-/// happen inside polls) are not.
-#[inline(never)]
+/// If tracing, records an instant event now; steals, timer firings and I/O
+/// readiness (which happen between polls) are boundaries, the others (wakes,
+/// hand-offs, which happen inside polls) are not.
+#[inline]
 pub(crate) fn instant(what: What) {
+    if on() {
+        record_instant(what);
+    }
+}
+
+#[inline(never)]
+fn record_instant(what: What) {
     let t = now();
     let event = Event {
         start: t,
@@ -169,7 +183,7 @@ pub(crate) fn instant(what: What) {
 #[inline]
 pub(crate) fn count(n: usize, what: impl FnOnce(u32) -> What) -> usize {
     if n > 0 && on() {
-        instant(what(n.min(u32::MAX as usize) as u32));
+        record_instant(what(n.min(u32::MAX as usize) as u32));
     }
     n
 }
