@@ -606,19 +606,19 @@ impl WorkerCtx {
             self.is_searching.set(true);
         }
         let start = Instant::now();
-        loop {
+        let found = loop {
             for _ in 0..32 {
                 std::hint::spin_loop();
             }
             if !shared.injector.is_empty() || !self.local.is_empty() {
-                break;
+                break true;
             }
             if start.elapsed() >= BLOCKING_SPIN || shared.blocking.num_in_flight() == 0 {
-                break;
+                break !shared.injector.is_empty();
             }
-        }
+        };
         crate::trace::boundary(); // the spin is not the next poll's
-        !shared.injector.is_empty() || !self.local.is_empty()
+        found
     }
 
     fn run_task(&self, task: Notified) {
