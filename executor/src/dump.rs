@@ -28,6 +28,17 @@ pub enum TaskState {
     Waiting,
 }
 
+impl TaskState {
+    /// The state's name in dumps: `running`, `runnable` or `waiting`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Running => "running",
+            TaskState::Runnable => "runnable",
+            TaskState::Waiting => "waiting",
+        }
+    }
+}
+
 /// One live task in a [`TaskDump`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -101,10 +112,8 @@ impl fmt::Display for TaskDump {
         writeln!(f, "{} live task(s)", self.tasks.len())?;
         for t in &self.tasks {
             let state = match (t.state, t.wait) {
-                (TaskState::Running, _) => "running",
-                (TaskState::Runnable, _) => "runnable",
-                (_, Some(reason)) => reason.as_str(),
-                _ => "waiting",
+                (TaskState::Waiting, Some(reason)) => reason.as_str(),
+                (state, _) => state.as_str(),
             };
             let blocked = if t.blocked_worker {
                 ", blocked a worker"

@@ -6,7 +6,7 @@ use hyper::{Response, StatusCode};
 use serde_json::{json, Value};
 
 use super::{respond, text};
-use crate::{Handle, TaskDump, TaskInfo, TaskState, WaitReason};
+use crate::{Handle, TaskDump, TaskInfo, WaitReason};
 
 /// The dump of `handle`'s runtime, oldest task first, in `format` (`text`, the
 /// default, or `json`).
@@ -45,19 +45,9 @@ fn task_json(t: &TaskInfo) -> Value {
     json!({
         "id": t.id,
         "location": t.location.to_string(),
-        "state": state_name(t.state),
+        "state": t.state.as_str(),
         "wait": t.wait.map(WaitReason::as_str),
         "age_ms": u64::try_from(t.age.as_millis()).unwrap_or(u64::MAX),
         "blocked_worker": t.blocked_worker,
     })
-}
-
-fn state_name(state: TaskState) -> &'static str {
-    match state {
-        TaskState::Running => "running",
-        TaskState::Runnable => "runnable",
-        TaskState::Waiting => "waiting",
-        // A state added to gorun later.
-        _ => "unknown",
-    }
 }
