@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::{Action, Core};
+use super::{Action, Core, TaskFn};
 use crate::current_driver::with_current;
 
 /// Runs `f` as a new task after `duration` (Go's `time.AfterFunc`). The returned
@@ -33,7 +33,10 @@ where
     F: FnMut() + Send + 'static,
 {
     let f: Arc<Mutex<dyn FnMut() + Send>> = Arc::new(Mutex::new(f));
-    let action = Action::Func(f, std::panic::Location::caller());
+    let action = Action::Func(TaskFn {
+        f,
+        site: std::panic::Location::caller(),
+    });
     let core = with_current(|handle| Core::new(handle, action, duration, Duration::ZERO, false));
     core.start();
     AfterFunc { core }

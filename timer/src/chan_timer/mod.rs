@@ -84,12 +84,16 @@ enum Action {
         periodic: bool,
         close: bool,
     },
-    /// Run the function as a new task (`after_func`), spawned as if at the
-    /// location given (where `after_func` was called).
-    Func(
-        Arc<Mutex<dyn FnMut() + Send>>,
-        &'static std::panic::Location<'static>,
-    ),
+    /// Run the function as a new task (`after_func`).
+    Func(TaskFn),
+}
+
+/// An `after_func`'s function, and where `after_func` was called: the spawn site
+/// of the task it runs in.
+#[derive(Clone)]
+pub(crate) struct TaskFn {
+    pub(crate) f: Arc<Mutex<dyn FnMut() + Send>>,
+    pub(crate) site: &'static std::panic::Location<'static>,
 }
 
 struct State {
@@ -284,10 +288,10 @@ impl Core {
                 let next = next.max(now.saturating_add(NANOS_PER_TICK));
                 self.activate(st, next);
             }
-            Action::Func(f, site) => {
+            Action::Func(task) => {
                 self.deactivate(st);
                 // Run once `st` is dropped: `f` may stop or reset its own timer.
-                woken.run = Some((f.clone(), *site));
+                woken.run = Some(task.clone());
             }
         }
     }
@@ -363,11 +367,7 @@ impl Core {
         woken.finish(self);
     }
 
-    fn run_func(
-        &self,
-        f: Arc<Mutex<dyn FnMut() + Send>>,
-        site: &'static std::panic::Location<'static>,
-    ) {
+    fn run_func(&self, TaskFn { f, site }: TaskFn) {
         let call = move || (f.lock().unwrap_or_else(|e| e.into_inner()))();
         match self.handle.driver().spawner() {
             Some(spawn) => spawn(Box::pin(async move { call() }), site),
@@ -388,11 +388,7 @@ impl Core {
 struct Woken {
     first: Option<Waker>,
     rest: Vec<Waker>,
-    #[allow(clippy::type_complexity)] // the action's own fields
-    run: Option<(
-        Arc<Mutex<dyn FnMut() + Send>>,
-        &'static std::panic::Location<'static>,
-    )>,
+    run: Option<TaskFn>,
 }
 
 impl Woken {
@@ -410,8 +406,8 @@ impl Woken {
             .into_iter()
             .chain(self.rest)
             .for_each(Waker::wake);
-        if let Some((f, site)) = self.run {
-            core.run_func(f, site);
+        if let Some(task) = self.run {
+            core.run_func(task);
         }
     }
 }
